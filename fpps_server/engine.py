@@ -1,0 +1,448 @@
+"""Batched steered generation: every request its own FPPS mode, strength, gamma, tau and p_hat.
+
+One forward pass per decode step serves the whole batch. A permanent hook on the output of
+block L (`blocks.{L}.hook_resid_post`) applies the FPPS edit to each row's newest position with
+that row's parameters through the kernel dispatcher (`fpps.kernels.apply_fpps_edit`: Triton on
+CUDA, the torch reference on CPU). Rows whose gate is hard have a history-free twin decoded in
+lockstep through blocks 0..L only, in a batch of its own (fpps-method.md §6.5).
+
+Batching is iteration-level (continuous): requests that arrive while others decode are
+prefilled together at the next step and join the running batch (their KV caches left-padded
+to a common length); finished or cancelled rows leave after any step. Admission is FIFO under
+a cap on rows and on tokens in flight (prompt + max_tokens per row); a bounded queue rejects
+excess work with `EngineOverloaded` rather than letting it wait without bound.
+
+The engine is Ray-free: `generate()` runs the loop in the calling thread (evaluation,
+calibration), `start()` runs it in a background thread and `AsyncEngine` streams from it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import torch
+
+from fpps.kernels import MODE_HARD, MODE_MIXED, MODE_OFF, MODE_SOFT, apply_fpps_edit
+from fpps.steering.adapter import ModelAdapter
+from fpps.steering.artifact import SteeringArtifact
+from fpps.steering.edit import Branch, choose_branch
+from fpps.steering.errors import SteeringValidationError
+from fpps.steering.params import SamplingParams, SteeringParams
+from fpps.steering.reference import run_to_layer
+
+from .detok import TextTracker, sample_next
+from .kvbatch import KVBatch, left_pad
+
+__all__ = ["EngineConfig", "EngineOverloaded", "GenerationRequest", "EngineOutput", "TokenEvent",
+           "SteeredEngine"]
+
+_MODE_CODE = {"off": MODE_OFF, "hard": MODE_HARD, "soft": MODE_SOFT, "mixed": MODE_MIXED}
+_ids = itertools.count()
+
+
+class EngineOverloaded(RuntimeError):
+    """The engine's queue is full; retry later (HTTP 503 with Retry-After)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineConfig:
+    """Process-wide engine limits."""
+
+    max_batch_size: int = 16
+    """Rows decoded together."""
+    max_tokens_in_flight: int = 65536
+    """Sum over running rows of prompt tokens + max_tokens."""
+    max_queue: int = 256
+    """Requests waiting for admission; more raise `EngineOverloaded`."""
+    max_prefill_rows: int = 8
+    """New rows prefilled together in one step."""
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One request: personalized prompt, history-free twin prompt, steering and sampling."""
+
+    messages: Sequence[dict[str, str]]
+    twin_messages: Sequence[dict[str, str]] | None = None
+    steering: SteeringParams = field(default_factory=lambda: SteeringParams(mode="off"))
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    request_id: str = field(default_factory=lambda: f"req-{next(_ids)}")
+
+
+@dataclass(frozen=True)
+class EngineOutput:
+    """Final record of a request: text, usage and steering diagnostics."""
+
+    request_id: str
+    text: str
+    token_ids: tuple[int, ...]
+    finish_reason: str  # "stop", "length", "cancelled" or "error"
+    prompt_tokens: int
+    completion_tokens: int
+    p_hat: float | None
+    gate: Branch
+    mode: str
+    effective_alpha: float
+    gamma: float | None
+    tau: float | None
+    layer: int | None
+    artifact_id: str | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    """A streamed text delta (`final` is None) or the end of a request (`final` set)."""
+
+    request_id: str
+    delta: str
+    token_id: int | None = None
+    final: EngineOutput | None = None
+
+
+@dataclass(eq=False)
+class _Row:
+    req: GenerationRequest
+    params: SteeringParams
+    prompt_ids: list[int]
+    twin_ids: list[int] | None
+    on_event: Callable[[TokenEvent], None] | None
+    tracker: TextTracker
+    generator: torch.Generator | None
+    generated: list[int] = field(default_factory=list)
+    p_hat: float | None = None
+    branch: Branch = "none"
+    finish: str | None = None
+    cancelled: bool = False
+    result: EngineOutput | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def budget(self) -> int:
+        return len(self.prompt_ids) + self.req.sampling.max_tokens
+
+
+class RequestHandle:
+    """What `submit` returns: wait for the result or cancel the request."""
+
+    def __init__(self, row: _Row, engine: "SteeredEngine") -> None:
+        self._row, self._engine = row, engine
+
+    @property
+    def request_id(self) -> str:
+        return self._row.req.request_id
+
+    def cancel(self) -> None:
+        self._row.cancelled = True
+        self._engine._wake()
+
+    def result(self, timeout: float | None = None) -> EngineOutput:
+        if not self._row.done.wait(timeout):
+            raise TimeoutError(f"request {self.request_id} did not finish in {timeout} s")
+        assert self._row.result is not None
+        return self._row.result
+
+
+class SteeredEngine:
+    """Batched FPPS generation over a `ModelAdapter` and a `SteeringArtifact` (or none)."""
+
+    def __init__(self, adapter: ModelAdapter, artifact: SteeringArtifact | None,
+                 config: EngineConfig = EngineConfig()) -> None:
+        self.adapter, self.artifact, self.config = adapter, artifact, config
+        if artifact is not None:
+            artifact.check_model(adapter.fingerprint, adapter.hidden_size, adapter.num_layers)
+        self.layer = artifact.layer if artifact is not None else None
+        dev, f32 = adapter.device, torch.float32
+        self._s_f = artifact.s_f.to(dev, f32) if artifact is not None else None
+        self._w = artifact.w.to(dev, f32) if artifact is not None else None
+        self._b = float(artifact.b) if artifact is not None else 0.0
+        self._pending: deque[_Row] = deque()
+        self._rows: list[_Row] = []
+        self._main = KVBatch()
+        self._twin = KVBatch()
+        self._twin_rows: list[_Row] = []
+        self._ctx: dict[str, Any] | None = None  # what the layer-L hook applies this pass
+        self._cv = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.steps = 0
+        self._hook = adapter.hook_block_output(self.layer, self._edit_hook) if self.layer is not None else None
+
+    # ---- public API -------------------------------------------------------------------------
+    def submit(self, req: GenerationRequest,
+               on_event: Callable[[TokenEvent], None] | None = None) -> RequestHandle:
+        """Validate and queue a request. Raises `SteeringValidationError` or `EngineOverloaded`."""
+        row = self._make_row(req, on_event)
+        with self._cv:
+            if len(self._pending) >= self.config.max_queue:
+                raise EngineOverloaded(f"queue full ({self.config.max_queue} waiting)")
+            self._pending.append(row)
+            self._cv.notify_all()
+        return RequestHandle(row, self)
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[EngineOutput]:
+        """Run `requests` to completion in the calling thread (engine must not be started)."""
+        if self._thread is not None:
+            handles = [self.submit(r) for r in requests]
+            return [h.result() for h in handles]
+        rows = [self._make_row(r, None) for r in requests]
+        self._pending.extend(rows)
+        while self._pending or self._rows:
+            self.step()
+        return [r.result for r in rows if r.result is not None]
+
+    def start(self) -> None:
+        """Run the decode loop in a background thread (idempotent)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="fpps-engine", daemon=True)
+            self._thread.start()
+
+    def shutdown(self) -> None:
+        with self._cv:
+            self._stopping = True
+            self._cv.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        if self._hook is not None:
+            self._hook.remove()
+            self._hook = None
+
+    @property
+    def load(self) -> dict[str, int]:
+        return {"running": len(self._rows), "waiting": len(self._pending), "twins": len(self._twin_rows)}
+
+    # ---- the loop ---------------------------------------------------------------------------
+    def _wake(self) -> None:
+        with self._cv:
+            self._cv.notify_all()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cv:
+                while not (self._stopping or self._pending or self._rows):
+                    self._cv.wait()
+                if self._stopping:
+                    break
+            self.step()
+        for row in [*self._rows, *self._pending]:
+            row.finish = "cancelled"
+            self._finish(row, error="engine shut down")
+
+    def step(self) -> None:
+        """One iteration: drop cancelled rows, admit waiting ones (prefill), decode one token."""
+        try:
+            self._drop([r for r in self._rows if r.cancelled], "cancelled")
+            with self._cv:
+                new = self._admissible()
+            if new:
+                self._prefill(new)
+            elif self._rows:
+                self._decode()
+            self.steps += 1
+        except Exception as e:  # a failed step fails its rows, never the engine
+            for row in [*self._rows]:
+                row.finish = "error"
+                self._finish(row, error=f"{type(e).__name__}: {e}")
+            self._rows, self._twin_rows = [], []
+            self._main, self._twin = KVBatch(), KVBatch()
+            self._ctx = None
+            if self._thread is None:
+                raise
+
+    def _admissible(self) -> list[_Row]:
+        """Pop waiting rows (FIFO) while they fit the row and token caps."""
+        new: list[_Row] = []
+        used = sum(r.budget for r in self._rows)
+        while self._pending and len(new) < self.config.max_prefill_rows:
+            row = self._pending[0]
+            if row.cancelled:
+                self._pending.popleft()
+                row.finish = "cancelled"
+                self._finish(row)
+                continue
+            if len(self._rows) + len(new) >= self.config.max_batch_size:
+                break
+            if used + row.budget > self.config.max_tokens_in_flight and (self._rows or new):
+                break
+            new.append(self._pending.popleft())
+            used += row.budget
+        return new
+
+    # ---- rows -------------------------------------------------------------------------------
+    def _make_row(self, req: GenerationRequest, on_event: Callable[[TokenEvent], None] | None) -> _Row:
+        params = req.steering.resolved(self.artifact.defaults if self.artifact else None)
+        if params.is_active and self.artifact is None:
+            raise SteeringValidationError("mode", params.mode, "steering needs an artifact; this "
+                                          "engine was started without one")
+        if params.can_go_hard and req.twin_messages is None:
+            raise SteeringValidationError("twin_messages", None, "hard and mixed steering need "
+                                          "the history-free prompt")
+        prompt_ids = self.adapter.encode_chat(req.messages)
+        twin_ids = self.adapter.encode_chat(req.twin_messages) if params.can_go_hard else None
+        limit = self.adapter.max_context
+        if len(prompt_ids) >= limit:
+            raise SteeringValidationError("messages", f"{len(prompt_ids)} tokens",
+                                          f"the prompt exceeds the model's context of {limit} tokens")
+        if len(prompt_ids) + req.sampling.max_tokens > limit:
+            raise SteeringValidationError(
+                "max_tokens", req.sampling.max_tokens,
+                f"prompt ({len(prompt_ids)} tokens) + max_tokens exceeds the context of {limit} tokens")
+        if len(prompt_ids) + req.sampling.max_tokens > self.config.max_tokens_in_flight:
+            raise SteeringValidationError("max_tokens", req.sampling.max_tokens,
+                                          f"request exceeds the engine's {self.config.max_tokens_in_flight}-token budget")
+        gen = None
+        if not req.sampling.is_greedy:
+            gen = torch.Generator(device="cpu")
+            gen.manual_seed(req.sampling.seed if req.sampling.seed is not None
+                            else int(torch.randint(0, 2**62, (1,))))
+        return _Row(req=req, params=params, prompt_ids=prompt_ids, twin_ids=twin_ids,
+                    on_event=on_event, tracker=TextTracker(self.adapter.decode, req.sampling.stop),
+                    generator=gen)
+
+    def _row_tensors(self, rows: Sequence[_Row], twin_rows: Sequence[_Row]) -> dict[str, Any]:
+        """Per-row steering tensors for one pass (the logits-processor shape: only opted-in rows
+        are ever edited; the rest carry mode off)."""
+        dev = self.adapter.device
+        tpos = {id(r): i for i, r in enumerate(twin_rows)}
+        return {
+            "mode": torch.tensor([_MODE_CODE[r.params.mode] for r in rows], dtype=torch.int32, device=dev),
+            "alpha": torch.tensor([r.params.alpha for r in rows], dtype=torch.float32, device=dev),
+            "gamma": torch.tensor([r.params.gamma or 0.0 for r in rows], dtype=torch.float32, device=dev),
+            "tau": torch.tensor([r.params.tau if r.params.tau is not None else 1.0 for r in rows],
+                                dtype=torch.float32, device=dev),
+            "twin_idx": torch.tensor([tpos.get(id(r), -1) for r in rows], dtype=torch.int32, device=dev),
+        }
+
+    def _edit_hook(self, hidden: torch.Tensor) -> None:
+        # hidden: [rows, pos, d]; the steered position of every row is the last column.
+        ctx = self._ctx
+        if ctx is None:
+            return None
+        h = hidden[:, -1, :]
+        if ctx["p_hat"] is None:  # prefill: the probe reads the last prompt position
+            assert self._w is not None
+            p = torch.sigmoid(h.float() @ self._w + self._b)
+            ctx["p_hat"] = p
+            for row, pv in zip(ctx["rows"], p.tolist()):
+                row.p_hat = pv
+                row.branch = choose_branch(row.params, pv)
+        if not any(r.branch != "none" for r in ctx["rows"]):
+            return None  # nothing to edit: launch nothing
+        t = ctx["tensors"]
+        apply_fpps_edit(h, self._s_f, t["mode"], t["alpha"], t["gamma"], t["tau"], p_hat=ctx["p_hat"],
+                        h_twin=ctx["twin"], twin_idx=t["twin_idx"], out=h)
+        return None
+
+    def _forward(self, ids: torch.Tensor, mask: torch.Tensor, pos: torch.Tensor, cache: Any,
+                 ctx: dict[str, Any] | None) -> torch.Tensor:
+        self._ctx = ctx
+        try:
+            out = self.adapter.model(input_ids=ids, attention_mask=mask, position_ids=pos,
+                                     past_key_values=cache, use_cache=True, logits_to_keep=1)
+        finally:
+            self._ctx = None
+        return out.logits[:, -1, :]
+
+    @torch.inference_mode()
+    def _prefill(self, new: list[_Row]) -> None:
+        from transformers import DynamicCache
+
+        dev, pad = self.adapter.device, int(self.adapter.tokenizer.pad_token_id)
+        twin_new = [r for r in new if r.twin_ids is not None]
+        twin_batch, h_twin = KVBatch(), None
+        if twin_new:
+            assert self.layer is not None
+            tids, tmask = left_pad([r.twin_ids for r in twin_new if r.twin_ids], pad, dev)
+            tcache = DynamicCache()
+            h_twin = run_to_layer(self.adapter, self.layer, tids, tcache, attention_mask=tmask,
+                                  position_ids=(tmask.cumsum(1) - 1).clamp(min=0))[:, -1, :]
+            twin_batch = KVBatch(tcache, tmask, [len(r.twin_ids or []) for r in twin_new])
+        ids, mask = left_pad([r.prompt_ids for r in new], pad, dev)
+        cache = DynamicCache()
+        ctx = None
+        if self.layer is not None:
+            ctx = {"rows": new, "p_hat": None, "twin": h_twin, "tensors": self._row_tensors(new, twin_new)}
+        logits = self._forward(ids, mask, (mask.cumsum(1) - 1).clamp(min=0), cache, ctx)
+        keep = [i for i, r in enumerate(twin_new) if r.branch == "hard"]  # others drop their twin
+        twin_batch.select(keep)
+        self._main.join(KVBatch(cache, mask, [len(r.prompt_ids) for r in new]))
+        self._rows.extend(new)
+        self._twin.join(twin_batch)
+        self._twin_rows.extend(twin_new[i] for i in keep)
+        self._accept_all(new, logits)
+
+    @torch.inference_mode()
+    def _decode(self) -> None:
+        dev = self.adapter.device
+        h_twin = None
+        if self._twin_rows:
+            assert self.layer is not None
+            tids = torch.tensor([[r.generated[-1]] for r in self._twin_rows], device=dev)
+            tmask, tpos = self._twin.step_inputs(dev)
+            # The twin is fed the token the personalized stream emitted, before that stream
+            # passes block L in this same step.
+            h_twin = run_to_layer(self.adapter, self.layer, tids, self._twin.cache,
+                                  attention_mask=tmask, position_ids=tpos)[:, -1, :]
+            self._twin.advance(tmask)
+        ids = torch.tensor([[r.generated[-1]] for r in self._rows], device=dev)
+        mask, pos = self._main.step_inputs(dev)
+        ctx = None
+        if self.layer is not None:
+            p_hat = torch.tensor([r.p_hat if r.p_hat is not None else 0.0 for r in self._rows],
+                                 dtype=torch.float32, device=dev)
+            ctx = {"rows": self._rows, "p_hat": p_hat, "twin": h_twin,
+                   "tensors": self._row_tensors(self._rows, self._twin_rows)}
+        logits = self._forward(ids, mask, pos, self._main.cache, ctx)
+        self._main.advance(mask)
+        self._accept_all(self._rows, logits)
+
+    def _accept_all(self, rows: Sequence[_Row], logits: torch.Tensor) -> None:
+        eos = self.adapter.eos_token_ids
+        for row, lg in zip(rows, logits):
+            token = sample_next(lg, row.req.sampling, row.generator)
+            if token in eos:
+                row.finish = "stop"
+                continue
+            row.generated.append(token)
+            delta = row.tracker.update(row.generated)
+            if delta and row.on_event is not None:
+                row.on_event(TokenEvent(row.req.request_id, delta, token))
+            if row.tracker.stopped:
+                row.finish = "stop"
+            elif len(row.generated) >= row.req.sampling.max_tokens:
+                row.finish = "length"
+        done = [r for r in self._rows if r.finish is not None]
+        if done:
+            self._drop(done, None)
+
+    def _drop(self, rows: Sequence[_Row], reason: str | None) -> None:
+        if not rows:
+            return
+        gone = {id(r) for r in rows}
+        self._main.select([i for i, r in enumerate(self._rows) if id(r) not in gone])
+        self._rows = [r for r in self._rows if id(r) not in gone]
+        self._twin.select([i for i, r in enumerate(self._twin_rows) if id(r) not in gone])
+        self._twin_rows = [r for r in self._twin_rows if id(r) not in gone]
+        for row in rows:
+            if reason is not None:
+                row.finish = reason
+            self._finish(row)
+
+    def _finish(self, row: _Row, error: str | None = None) -> None:
+        tail = row.tracker.flush()
+        p = row.params
+        row.result = EngineOutput(
+            request_id=row.req.request_id, text=row.tracker.text, token_ids=tuple(row.generated),
+            finish_reason=row.finish or "error", prompt_tokens=len(row.prompt_ids),
+            completion_tokens=len(row.generated), p_hat=row.p_hat, gate=row.branch, mode=p.mode,
+            effective_alpha=p.alpha if row.branch != "none" else 0.0, gamma=p.gamma, tau=p.tau,
+            layer=self.layer, artifact_id=self.artifact.artifact_id if self.artifact else None,
+            error=error)
+        if row.on_event is not None:
+            row.on_event(TokenEvent(row.req.request_id, tail, None, final=row.result))
+        row.done.set()

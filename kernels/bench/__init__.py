@@ -1,0 +1,5 @@
+"""Benchmarks for the kernels (run by `fpps bench kernel`); measurements, not tests."""
+
+from .kernel import run_kernel_bench
+
+__all__ = ["run_kernel_bench"]

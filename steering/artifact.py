@@ -1,0 +1,170 @@
+"""`SteeringArtifact`: everything FPPS fits offline, as safetensors + a JSON manifest.
+
+A folder holds `fpps.safetensors` (probe `w` [d], `b` [1], steering vector `s_f` [d], all fp32;
+any standardization already folded into `w` and `b`) and `manifest.json` (format version, model
+fingerprint, layer and hook site, `d`, per-mode defaults for gamma/tau, data stats, probe
+metrics, the tensors file's sha256, creation time and command line). Never pickle.
+
+Loading verifies the checksum and, when given a model, its fingerprint, hidden size and layer
+count; any mismatch raises `ArtifactMismatchError` with a message that says what differs.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .errors import ArtifactMismatchError, UnknownArtifactError
+
+__all__ = ["FORMAT_VERSION", "SteeringArtifact", "load_artifact", "save_artifact",
+           "shipped_artifact_dir"]
+
+FORMAT_VERSION = 1
+TENSORS_FILE = "fpps.safetensors"
+MANIFEST_FILE = "manifest.json"
+SHIPPED_NAME = "smollm2-135m-rag"
+
+
+@dataclass(frozen=True)
+class SteeringArtifact:
+    """A calibrated FPPS configuration for one (model, personalization method) pair.
+
+    Attributes:
+        layer: 0-based block whose output is read and edited (`blocks.{layer}.hook_resid_post`).
+        w, b: the served probe, `p_hat = sigmoid(w . h + b)`, fp32.
+        s_f: the steering vector (factual minus personal), fp32 [d].
+        defaults: calibrated `gamma`, `tau_hard`, `tau_mixed` and `mode`.
+        fingerprint: `model_fingerprint` of the model it was fitted on.
+        manifest: the full JSON manifest (stats, metrics, provenance).
+    """
+
+    layer: int
+    w: torch.Tensor
+    b: float
+    s_f: torch.Tensor
+    fingerprint: str
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    manifest: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.w.ndim != 1 or self.s_f.shape != self.w.shape:
+            raise ValueError(f"w {tuple(self.w.shape)} and s_f {tuple(self.s_f.shape)} must be [d]")
+        if not (torch.isfinite(self.w).all() and torch.isfinite(self.s_f).all() and math.isfinite(self.b)):
+            raise ValueError("artifact tensors must be finite")
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.w.shape[0])
+
+    @property
+    def hook_name(self) -> str:
+        return f"blocks.{self.layer}.hook_resid_post"
+
+    @property
+    def artifact_id(self) -> str:
+        """Short id for diagnostics: name plus the first 12 hex digits of the tensors' sha256."""
+        name = self.manifest.get("name", "artifact")
+        return f"{name}@{str(self.manifest.get('tensors_sha256', ''))[:12]}"
+
+    def p_hat(self, h: torch.Tensor) -> torch.Tensor:
+        """Probe output for states `h` [..., d] (computed in fp32)."""
+        return torch.sigmoid(h.float() @ self.w.to(h.device) + self.b)
+
+    def check_model(self, fingerprint: str, hidden_size: int, num_layers: int) -> None:
+        """Raise `ArtifactMismatchError` unless the artifact fits this model."""
+        if hidden_size != self.hidden_size:
+            raise ArtifactMismatchError(
+                f"artifact hidden size {self.hidden_size} != model hidden size {hidden_size}")
+        if not 0 <= self.layer < num_layers:
+            raise ArtifactMismatchError(f"artifact layer {self.layer} outside model's {num_layers} blocks")
+        if fingerprint != self.fingerprint:
+            raise ArtifactMismatchError(
+                f"artifact was fitted on model {self.fingerprint}, not on the loaded {fingerprint}")
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def save_artifact(artifact: SteeringArtifact, out_dir: str | os.PathLike[str], *,
+                  name: str | None = None, extra: Mapping[str, Any] | None = None) -> Path:
+    """Write `artifact` to `out_dir` (created) and return the folder."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tensors = {"w": artifact.w.detach().float().contiguous().cpu(),
+               "b": torch.tensor([artifact.b], dtype=torch.float32),
+               "s_f": artifact.s_f.detach().float().contiguous().cpu()}
+    save_file(tensors, str(out / TENSORS_FILE), metadata={"format": "fpps", "version": str(FORMAT_VERSION)})
+    manifest: dict[str, Any] = dict(artifact.manifest)
+    manifest.update(extra or {})
+    manifest.update({
+        "format_version": FORMAT_VERSION,
+        "name": name or manifest.get("name") or out.name,
+        "model_fingerprint": artifact.fingerprint,
+        "layer": artifact.layer,
+        "hook_name": artifact.hook_name,
+        "hidden_size": artifact.hidden_size,
+        "dtype": "float32",
+        "defaults": dict(artifact.defaults),
+        "tensors_sha256": _sha256(out / TENSORS_FILE),
+        "created": manifest.get("created") or _dt.datetime.now(_dt.timezone.utc).isoformat(),
+        "command_line": manifest.get("command_line") or " ".join(sys.argv),
+    })
+    tmp = out / (MANIFEST_FILE + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, out / MANIFEST_FILE)
+    return out
+
+
+def shipped_artifact_dir(name: str = SHIPPED_NAME) -> Path:
+    """Folder of an artifact shipped inside the package (`fpps/steering/artifacts/<name>`)."""
+    return Path(str(resources.files("fpps.steering") / "artifacts" / name))
+
+
+def load_artifact(path: str | os.PathLike[str] | None = None, *, fingerprint: str | None = None,
+                  hidden_size: int | None = None, num_layers: int | None = None) -> SteeringArtifact:
+    """Load and verify an artifact folder (default: the shipped one for the default model).
+
+    Raises:
+        UnknownArtifactError: the folder or one of its files does not exist.
+        ArtifactMismatchError: checksum, format, fingerprint, hidden size or layer mismatch.
+    """
+    folder = Path(path) if path is not None else shipped_artifact_dir()
+    mpath, tpath = folder / MANIFEST_FILE, folder / TENSORS_FILE
+    if not mpath.is_file() or not tpath.is_file():
+        raise UnknownArtifactError(f"no FPPS artifact at {folder} (needs {MANIFEST_FILE} and {TENSORS_FILE})")
+    try:
+        manifest = json.loads(mpath.read_text())
+    except json.JSONDecodeError as e:
+        raise ArtifactMismatchError(f"{mpath} is not valid JSON: {e}") from e
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ArtifactMismatchError(f"artifact format {manifest.get('format_version')!r} != {FORMAT_VERSION}")
+    if _sha256(tpath) != manifest.get("tensors_sha256"):
+        raise ArtifactMismatchError(f"{tpath} does not match the sha256 in its manifest (tampered or corrupt)")
+    tensors = load_file(str(tpath))
+    try:
+        artifact = SteeringArtifact(
+            layer=int(manifest["layer"]), w=tensors["w"].float(), b=float(tensors["b"].reshape(-1)[0]),
+            s_f=tensors["s_f"].float(), fingerprint=str(manifest["model_fingerprint"]),
+            defaults=dict(manifest.get("defaults", {})), manifest=manifest)
+    except (KeyError, ValueError) as e:
+        raise ArtifactMismatchError(f"malformed artifact at {folder}: {e}") from e
+    if artifact.hidden_size != manifest.get("hidden_size"):
+        raise ArtifactMismatchError("manifest hidden_size does not match the tensors")
+    if fingerprint is not None or hidden_size is not None or num_layers is not None:
+        artifact.check_model(fingerprint if fingerprint is not None else artifact.fingerprint,
+                             hidden_size if hidden_size is not None else artifact.hidden_size,
+                             num_layers if num_layers is not None else artifact.layer + 1)
+    return artifact

@@ -1,0 +1,45 @@
+"""Typed errors raised by the steering library.
+
+Library code raises these and never builds HTTP responses; `fpps.server.errors` maps them to
+status codes in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "SteeringValidationError",
+    "UnknownArtifactError",
+    "ArtifactMismatchError",
+    "UnsupportedModelError",
+]
+
+
+class SteeringValidationError(ValueError):
+    """A per-request or per-artifact value is out of range or of the wrong type.
+
+    Attributes:
+        parameter: the field name, as a client spells it (e.g. ``"alpha"``).
+        value: the offending value (repr-truncated in the message).
+    """
+
+    def __init__(self, parameter: str, value: Any, reason: str) -> None:
+        self.parameter = parameter
+        self.value = value
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(f"invalid '{parameter}' = {shown}: {reason}")
+
+
+class UnknownArtifactError(LookupError):
+    """A named steering artifact does not exist."""
+
+
+class ArtifactMismatchError(ValueError):
+    """An artifact does not fit the loaded model, or its files fail their checksum."""
+
+
+class UnsupportedModelError(ValueError):
+    """The model's decoder blocks could not be found; the message says how to fix it."""

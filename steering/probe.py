@@ -1,0 +1,109 @@
+"""Stage 2 of FPPS: the risk probe `p_hat = sigmoid(w . h'_L + b)` (fpps-method.md §5, D7).
+
+`RiskProbe` is a scikit-learn estimator (L2 logistic regression, `C = 1.0`, `max_iter = 1000`,
+no class reweighting, optional standardization). `export()` folds the scaler into the served
+form, fp32 `w` and a float `b`, so that serving never imports scikit-learn. This is the only
+steering module that imports scikit-learn.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["RiskProbe", "cross_val_accuracy", "fit_probe"]
+
+
+class RiskProbe(ClassifierMixin, BaseEstimator):
+    """Binary logistic-regression probe on layer-`L` states (label 1 = factual-degraded).
+
+    Args:
+        C: inverse L2 strength.
+        max_iter: solver iterations.
+        standardize: z-score features before fitting; folded into `export()`.
+        random_state: passed to the solver (lbfgs is deterministic; kept for `clone`).
+    """
+
+    def __init__(self, C: float = 1.0, max_iter: int = 1000, standardize: bool = True,
+                 random_state: int | None = 0) -> None:
+        self.C = C
+        self.max_iter = max_iter
+        self.standardize = standardize
+        self.random_state = random_state
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    def fit(self, X: Any, y: Any) -> "RiskProbe":
+        """Fit on features `X` `[n, d]` and binary labels `y`; returns self.
+
+        Raises:
+            ValueError: `y` has other than two classes, or `X` is malformed.
+        """
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        if self.classes_.shape[0] != 2:
+            raise ValueError(f"RiskProbe is binary; got {self.classes_.shape[0]} class(es) "
+                             f"{self.classes_.tolist()}")
+        X = X.astype(np.float64)
+        if self.standardize:
+            self.mean_ = X.mean(axis=0)
+            scale = X.std(axis=0)
+            self.scale_ = np.where(scale > 1e-12, scale, 1.0)
+        else:
+            self.mean_ = np.zeros(X.shape[1])
+            self.scale_ = np.ones(X.shape[1])
+        lr = LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=self.random_state)
+        lr.fit((X - self.mean_) / self.scale_, y)
+        # Fold the scaler: w.(x - m)/s + c = (w/s).x + (c - sum(w m / s)).
+        w = lr.coef_[0] / self.scale_
+        self.coef_ = w.reshape(1, -1)
+        self.intercept_ = np.array([lr.intercept_[0] - float(np.dot(lr.coef_[0], self.mean_ / self.scale_))])
+        self.n_iter_ = lr.n_iter_
+        return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return X.astype(np.float64) @ self.coef_[0] + self.intercept_[0]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """`[n, 2]`: columns are `classes_`; column 1 is `p_hat` when classes are {0, 1}."""
+        z = self.decision_function(X)
+        p1 = 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
+        return np.stack([1.0 - p1, p1], axis=1)
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+
+    def export(self) -> tuple[torch.Tensor, float]:
+        """The served probe: fp32 `w` `[d]` and float `b`, scaler folded in."""
+        check_is_fitted(self)
+        return torch.tensor(self.coef_[0], dtype=torch.float32), float(self.intercept_[0])
+
+
+def fit_probe(X: torch.Tensor, y: Sequence[int], **kwargs: Any) -> RiskProbe:
+    """Fit a `RiskProbe` on fp32 states `X` `[n, d]` and labels `y` (1 = degraded)."""
+    return RiskProbe(**kwargs).fit(X.double().numpy(), np.asarray(y))
+
+
+def cross_val_accuracy(X: torch.Tensor, y: Sequence[int], *, folds: int = 5, seed: int = 0,
+                       **kwargs: Any) -> float:
+    """Held-out accuracy of a `RiskProbe`: stratified k-fold (k shrunk to the minority size)."""
+    labels = np.asarray(y)
+    minority = int(min((labels == c).sum() for c in np.unique(labels)))
+    k = min(folds, minority)
+    if k < 2:
+        return float("nan")
+    cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    return float(cross_val_score(RiskProbe(**kwargs), X.double().numpy(), labels, cv=cv).mean())

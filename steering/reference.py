@@ -1,0 +1,180 @@
+"""One request at a time: FPPS generation with a forward hook at layer L and a lockstep twin.
+
+This is the plain reference the batched engine is tested against, the engine behind
+`fpps chat`, and what a hook library does (one steering state per model at a time).
+
+Per request (fpps-method.md §6.4–6.5):
+1. If the mode can reach the hard branch, prefill the history-free twin through blocks 0..L
+   only (a hook at L stops the forward pass), keeping its cache for those blocks.
+2. Prefill the personalized prompt; at block L read the last prompt position, compute
+   `p_hat`, pick the branch, and edit that position. Drop the twin unless the branch is hard.
+3. Each decode step: feed the emitted token to the twin first (blocks 0..L), then run the
+   personalized step, whose hook edits the new position with the twin's state.
+
+`use_cache=False` recomputes the whole sequence every step (twin included) and edits every
+steered position again; it exists to prove that KV-cached decoding changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import torch
+
+from .adapter import ModelAdapter
+from .artifact import SteeringArtifact
+from .edit import Branch, choose_branch, edit_state
+from .params import SamplingParams, SteeringParams
+from .personalize import Message
+
+__all__ = ["SteeredOutput", "run_to_layer", "steered_generate"]
+
+
+class _StopForward(Exception):
+    """Raised by the layer-L hook of a twin pass: nothing above L is ever computed."""
+
+
+@dataclass(frozen=True)
+class SteeredOutput:
+    """Result of one steered generation."""
+
+    text: str
+    token_ids: tuple[int, ...]
+    p_hat: float | None
+    branch: Branch
+    finish_reason: str  # "stop" (EOS or stop string) or "length"
+    prompt_tokens: int
+
+
+def run_to_layer(adapter: ModelAdapter, layer: int, input_ids: torch.Tensor,
+                 past_key_values: Any = None, **kwargs: Any) -> torch.Tensor:
+    """Run blocks 0..layer only and return the output of block `layer`, `[batch, pos, d]`.
+
+    With a cache, the cache of blocks 0..layer is extended in place; blocks above stay empty.
+    """
+    captured: list[torch.Tensor] = []
+
+    def stop(hidden: torch.Tensor) -> None:
+        captured.append(hidden)
+        raise _StopForward
+
+    with adapter.block_output_hook(layer, stop):
+        try:
+            adapter.model(input_ids=input_ids, past_key_values=past_key_values,
+                          use_cache=past_key_values is not None, **kwargs)
+        except _StopForward:
+            pass
+    if not captured:
+        raise RuntimeError(f"block {layer} never ran")
+    return captured[0]
+
+
+def _stop_at(text: str, stops: Sequence[str]) -> int | None:
+    cut = [text.find(s) for s in stops if s in text]
+    return min(cut) if cut else None
+
+
+@torch.inference_mode()
+def steered_generate(adapter: ModelAdapter, artifact: SteeringArtifact | None,
+                     messages: Sequence[Message], twin_messages: Sequence[Message] | None,
+                     steering: SteeringParams = SteeringParams(mode="off"),
+                     sampling: SamplingParams = SamplingParams(), *,
+                     use_cache: bool = True) -> SteeredOutput:
+    """Greedy FPPS generation for one request (see the module docstring).
+
+    Args:
+        messages: the personalized chat prompt.
+        twin_messages: the history-free prompt of the same question (needed for hard/mixed).
+        steering: the request's steering; resolved here against the artifact's defaults.
+        sampling: only greedy decoding is supported by the reference.
+    """
+    if not sampling.is_greedy:
+        raise ValueError("the reference generator decodes greedily only (temperature 0)")
+    params = steering.resolved(artifact.defaults if artifact else None)
+    if params.is_active and artifact is None:
+        raise ValueError("steering needs an artifact")
+    from transformers import DynamicCache
+
+    dev = adapter.device
+    ids = adapter.encode_chat(messages)
+    prompt_len = len(ids)
+    layer = artifact.layer if artifact is not None else 0
+    needs_twin = params.can_go_hard
+    if needs_twin and twin_messages is None:
+        raise ValueError("hard and mixed steering need the history-free twin prompt")
+    twin_ids = adapter.encode_chat(twin_messages) if needs_twin else []
+    twin_cache = DynamicCache() if needs_twin and use_cache else None
+    twin_states: list[torch.Tensor] = []  # twin's layer-L state per steered position, [d]
+    state: dict[str, Any] = {"p_hat": None, "branch": "none", "in_twin": False}
+
+    def twin_step(new_ids: list[int]) -> None:
+        state["in_twin"] = True  # the steering hook at L must not touch twin passes
+        try:
+            _twin_step(new_ids)
+        finally:
+            state["in_twin"] = False
+
+    def _twin_step(new_ids: list[int]) -> None:
+        if use_cache:
+            h = run_to_layer(adapter, layer, torch.tensor([new_ids], device=dev), twin_cache)
+            twin_states.append(h[0, -1])
+        else:  # recompute the whole twin sequence, keep the aligned positions only
+            h = run_to_layer(adapter, layer, torch.tensor([twin_ids + generated], device=dev))
+            twin_states[:] = list(h[0, len(twin_ids) - 1:])
+
+    def hook(hidden: torch.Tensor) -> torch.Tensor | None:
+        # hidden: [1, pos, d]. Steered positions: the last prompt one and every generated one.
+        if state["in_twin"]:
+            return None
+        if state["p_hat"] is None:
+            p = float(artifact.p_hat(hidden[0, prompt_len - 1])) if artifact is not None else 0.0
+            state["p_hat"], state["branch"] = p, choose_branch(params, p)
+        first = hidden.shape[1] - 1 if use_cache else prompt_len - 1
+        span = hidden[0, first:]  # [n_steered, d]
+        twin = torch.stack(twin_states[-span.shape[0]:]) if state["branch"] == "hard" else None
+        new = edit_state(span, params=params, branch=state["branch"], p_hat=state["p_hat"],
+                         s_f=artifact.s_f if artifact is not None else torch.zeros(1), h_twin=twin)
+        if new is None:
+            return None
+        hidden = hidden.clone()
+        hidden[0, first:] = new
+        return hidden
+
+    generated: list[int] = []
+    eos = adapter.eos_token_ids
+    cache = DynamicCache() if use_cache else None
+    finish = "length"
+    handle = adapter.hook_block_output(layer, hook) if params.is_active else None
+    try:
+        if needs_twin:
+            twin_step(twin_ids)
+        step_ids = ids
+        for _ in range(sampling.max_tokens):
+            if not use_cache:
+                step_ids = ids + generated
+            out = adapter.model(input_ids=torch.tensor([step_ids], device=dev),
+                                past_key_values=cache, use_cache=use_cache)
+            if needs_twin and state["branch"] != "hard":
+                needs_twin = False  # gate stayed off/soft at prefill: drop the twin
+                twin_states.clear()
+            token = int(out.logits[0, -1].argmax())
+            if token in eos:
+                finish = "stop"
+                break
+            generated.append(token)
+            if sampling.stop and _stop_at(adapter.decode(generated), sampling.stop) is not None:
+                finish = "stop"
+                break
+            if needs_twin:
+                twin_step([token])
+            step_ids = [token]
+    finally:
+        if handle is not None:
+            handle.remove()
+    text = adapter.decode(generated)
+    if sampling.stop:
+        cut = _stop_at(text, sampling.stop)
+        text = text if cut is None else text[:cut]
+    return SteeredOutput(text=text, token_ids=tuple(generated), p_hat=state["p_hat"],
+                         branch=state["branch"], finish_reason=finish, prompt_tokens=prompt_len)
