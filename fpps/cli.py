@@ -88,11 +88,44 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    try:
-        from fpps.steering.calibrate import run_calibration_cli
-    except ImportError:
-        return _not_landed("calibrate", 4)(args)
-    return run_calibration_cli(args)
+    # The CLI is the one layer that may import both fpps.eval and fpps.steering: records are
+    # read here and handed to the pipeline as plain steering-side examples.
+    from fpps.eval.records import load_records
+    from fpps.steering.calibrate import CalibrationConfig, CalibrationExample, calibrate
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)  # 1 is much faster on a shared, oversubscribed CPU
+
+    records = load_records(args.data, split="train")
+    if args.limit:
+        records = records[:args.limit]
+    examples = []
+    for r in records:
+        for kind, qa in (("personalized", r.personalized), ("factual", r.factual)):
+            if qa is None:
+                continue
+            examples.append(CalibrationExample(
+                user_id=r.user_id, kind=kind, question=qa.question, answers=tuple(qa.answers),
+                sessions=tuple(tuple(s) for s in r.sessions),
+                dates=tuple(r.dates) if r.dates is not None else None,
+                current_date=r.current_date))
+    if not examples:
+        print(f"error: no training questions in {args.data}", file=sys.stderr)
+        return 2
+    config = CalibrationConfig(max_tokens=args.max_tokens, top_k=args.top_k, method=args.method,
+                               min_layer=args.min_layer)
+    if args.gammas:
+        import dataclasses
+
+        config = dataclasses.replace(config, gammas=tuple(float(g) for g in args.gammas.split(",")))
+    artifact = calibrate(examples, args.out, model=args.model, config=config,
+                         cache_dir=args.cache_dir, name=args.name,
+                         data_info={"file": os.path.basename(args.data), "users": len(records),
+                                    "split": "train"})
+    print(f"artifact: {args.out} layer={artifact.layer} defaults={dict(artifact.defaults)}")
+    return 0
 
 
 def _cmd_prepare(args: argparse.Namespace) -> int:
@@ -109,6 +142,119 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from fpps.server.app import ServerArgs, load_config, run_local
+
+    values: dict[str, Any] = {}
+    if args.config:
+        cfg_args, http = load_config(args.config)
+        values.update(cfg_args)
+        values.update({k: http[k] for k in ("host", "port") if k in http})
+    # Flags given on the command line win over the config file; unset flags keep its values.
+    given = {"model": args.model, "artifact": args.artifact}
+    values.update({k: v for k, v in given.items() if v is not None})
+    defaults = {"host": "127.0.0.1", "port": 8000, "replicas": 1}
+    for k, default in defaults.items():
+        v = getattr(args, k)
+        if v != default or k not in values:
+            values[k] = v
+    if args.api_key:
+        values.setdefault("api_keys", []).extend(args.api_key)
+    try:
+        server_args = ServerArgs.model_validate(values)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return run_local(server_args, ready_file=os.environ.get("FPPS_READY_FILE"))
+
+
+def _floats(text: str | None, none_ok: bool = False) -> tuple[Any, ...]:
+    if not text:
+        return (None,) if none_ok else ()
+    return tuple(float(v) for v in text.split(",") if v.strip())
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    # The CLI may import both fpps.eval and fpps.steering; fpps.eval imports the Ray-free engine.
+    from fpps.eval.judges import make_judge
+    from fpps.eval.records import bundled_path, load_records
+    from fpps.eval.runner import EngineBackend, EvalConfig, HttpBackend, evaluate
+
+    data = args.data or str(bundled_path())
+    try:
+        config = EvalConfig(modes=tuple(m.strip() for m in args.modes.split(",") if m.strip()),
+                            strengths=_floats(args.strengths) or (1.0,),
+                            gammas=_floats(args.gammas, True), taus=_floats(args.taus, True),
+                            max_tokens=args.max_tokens, top_k=args.top_k)
+        judge = make_judge(args.judge, url=args.judge_url, model=args.judge_model,
+                           api_key=args.judge_api_key)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    records = load_records(data, split=args.split)
+    if args.limit:
+        records = records[:args.limit]
+    if not records:
+        print(f"error: no {args.split} records in {data}", file=sys.stderr)
+        return 2
+    if args.url:
+        if args.model or args.artifact:
+            print("error: --url evaluates the server's model; drop --model/--artifact", file=sys.stderr)
+            return 2
+        backend: Any = HttpBackend(args.url, api_key=args.api_key, concurrency=args.concurrency)
+    else:
+        from fpps.steering import load_model
+        from fpps.steering.artifact import load_artifact
+
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        adapter = load_model(args.model)
+        artifact = None
+        if (args.artifact or "").lower() != "none":
+            artifact = load_artifact(args.artifact, fingerprint=adapter.fingerprint,
+                                     hidden_size=adapter.hidden_size, num_layers=adapter.num_layers)
+        if artifact is None and set(config.modes) != {"off"}:
+            print("error: steering modes need an artifact (or use --modes off)", file=sys.stderr)
+            return 2
+        backend = EngineBackend(adapter, artifact, batch_size=args.batch_size)
+    from fpps.eval.reports import _sha256
+
+    prov = {"data": {"file": os.path.basename(data), "sha256": _sha256(data), "split": args.split,
+                     "records": len(records), "limit": args.limit}}
+    try:
+        report = evaluate(records, backend, args.out, config, judge=judge, progress=not args.quiet,
+                          plots=not args.no_plots, boot=args.bootstrap, provenance=prov)
+    finally:
+        backend.close()
+    print(f"{'mode':<7} {'P':>6} {'F':>6} {'Overall':>8} {'F_noH':>6} {'hall':>6} {'recov':>6} {'broken':>6}")
+    for mode, m in report["modes"].items():
+        vals = [m[k] for k in ("P", "F", "Overall", "F_without_history", "hallucination_rate",
+                               "recovered_share", "personal_broken")]
+        print(f"{mode:<7} " + " ".join(f"{v:>6.1f}" if v is not None else f"{'-':>6}" for v in vals))
+    print(f"report: {Path(args.out) / 'report.md'}")
+    return 0
+
+
+def _cmd_pfqabench(args: argparse.Namespace) -> int:
+    from fpps.eval.pfqabench import build_pfqabench, make_encoder
+
+    if not args.hotpotqa and not args.twowiki:
+        print("error: give --hotpotqa and/or --twowiki (the factual side)", file=sys.stderr)
+        return 2
+    try:
+        summary = build_pfqabench(args.longmemeval, [p for p in (args.hotpotqa, args.twowiki) if p],
+                                  args.out, encoder=make_encoder(args.encoder),
+                                  per_session=args.per_session, pool=args.pool,
+                                  test_fraction=args.test_fraction, seed=args.seed)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fpps", description=(
         "Factuality-Preserving Personalized Steering: serve, calibrate, chat, evaluate, benchmark."))
@@ -122,13 +268,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--model"), s.add_argument("--artifact")
     s.add_argument("--host", default="127.0.0.1"), s.add_argument("--port", type=int, default=8000)
     s.add_argument("--replicas", type=int, default=1), s.add_argument("--config")
-    s.set_defaults(func=_not_landed("serve", 7))
+    s.add_argument("--api-key", action="append", help="require this Bearer key (repeatable; "
+                   "also FPPS_API_KEYS=k1,k2 or FPPS_API_KEY_FILE)")
+    s.set_defaults(func=_cmd_serve)
 
     c = sub.add_parser("calibrate", help="fit layer, probe, steering vector and gamma/tau")
     c.add_argument("--model"), c.add_argument("--data", required=True)
     c.add_argument("--out", required=True), c.add_argument("--method", default="rag", choices=["rag"])
     c.add_argument("--limit", type=int, help="use at most N training records (quick runs)")
     c.add_argument("--max-tokens", type=int, default=32, help="greedy answer length")
+    c.add_argument("--top-k", type=int, default=3, help="sessions retrieved for the RAG prompt")
+    c.add_argument("--min-layer", type=int, default=0, help="never select a layer below this")
+    c.add_argument("--cache-dir", help="generation/state cache (default OUT/cache; resumable)")
+    c.add_argument("--name", help="artifact name recorded in the manifest (default: OUT's name)")
+    c.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    c.add_argument("--gammas", help="comma-separated gamma grid (default 0,0.1,0.3,0.5,1,2,3)")
     c.set_defaults(func=_cmd_calibrate)
 
     ch = sub.add_parser("chat", help="one greedy steered answer to a question, with a user history")
@@ -145,8 +299,27 @@ def build_parser() -> argparse.ArgumentParser:
     ch.set_defaults(func=_cmd_chat)
 
     e = sub.add_parser("eval", help="run PFQABench and write report.json/report.md/plots")
-    e.add_argument("--data"), e.add_argument("--out")
-    e.set_defaults(func=_not_landed("eval", 8))
+    e.add_argument("--data", help="PFQABench JSONL (default: the bundled mini benchmark)")
+    e.add_argument("--out", required=True, help="folder for answers, report.json, report.md, plots")
+    e.add_argument("--split", default="test", choices=["train", "test", "all"])
+    e.add_argument("--url", help="evaluate a running fpps server instead of an in-process engine")
+    e.add_argument("--api-key"), e.add_argument("--model"), e.add_argument("--artifact")
+    e.add_argument("--modes", default="off,hard,soft,mixed", help="comma-separated steering modes")
+    e.add_argument("--strengths", help="comma-separated alphas for a sweep (plus the default 1)")
+    e.add_argument("--gammas", help="comma-separated gamma values for a sweep")
+    e.add_argument("--taus", help="comma-separated tau values for a sweep")
+    e.add_argument("--judge", default="contains", choices=["contains", "llm"])
+    e.add_argument("--judge-url"), e.add_argument("--judge-model"), e.add_argument("--judge-api-key")
+    e.add_argument("--limit", type=int, help="evaluate the first N records only")
+    e.add_argument("--max-tokens", type=int, default=32, help="greedy answer length")
+    e.add_argument("--top-k", type=int, default=3, help="sessions retrieved for the RAG prompt")
+    e.add_argument("--batch-size", type=int, default=8, help="in-process rows per engine batch")
+    e.add_argument("--concurrency", type=int, default=8, help="concurrent requests with --url")
+    e.add_argument("--threads", type=int, help="torch CPU threads (in-process)")
+    e.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (0: no CIs)")
+    e.add_argument("--no-plots", action="store_true")
+    e.add_argument("--quiet", action="store_true", help="no progress bar")
+    e.set_defaults(func=_cmd_eval)
 
     b = sub.add_parser("bench", help="benchmarks with JSON output: kernel | engine | load")
     b.add_argument("target", choices=["kernel", "engine", "load"])
@@ -156,7 +329,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     pb = sub.add_parser("pfqabench", help="build PFQABench from upstream files")
     pb.add_argument("action", choices=["build"])
-    pb.set_defaults(func=_not_landed("pfqabench build", 8))
+    pb.add_argument("--longmemeval", required=True, help="LongMemEval JSON (e.g. longmemeval_s.json)")
+    pb.add_argument("--hotpotqa", help="HotpotQA JSON/JSONL (official or Hugging Face shape)")
+    pb.add_argument("--twowiki", help="2WikiMultiHopQA JSON/JSONL")
+    pb.add_argument("--out", required=True, help="output JSONL (a .manifest.json goes beside it)")
+    pb.add_argument("--encoder", default="tfidf",
+                    help="tfidf (offline, default) or st:MODEL (sentence-transformers, e.g. st:BAAI/bge-m3)")
+    pb.add_argument("--per-session", type=int, default=10, help="FactQA hits retrieved per session")
+    pb.add_argument("--pool", type=int, default=100, help="candidates kept per user")
+    pb.add_argument("--test-fraction", type=float, default=0.5)
+    pb.add_argument("--seed", type=int, default=0)
+    pb.set_defaults(func=_cmd_pfqabench)
     return p
 
 

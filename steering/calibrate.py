@@ -84,6 +84,8 @@ class CalibrationConfig:
     plateau_tol: float = 0.5
     """Overall points below the best that still count as the plateau tau is centred in."""
     method: str = "rag"
+    search_grid: bool = True
+    """False skips pass B (steered decoding) and keeps the paper's default gamma/tau."""
 
 
 @dataclass
@@ -121,6 +123,14 @@ def _prompts(ex: CalibrationExample, cfg: CalibrationConfig) -> tuple[list[Messa
     return msgs, history_free_messages(ex.question, ex.current_date)
 
 
+def _encode(adapter: ModelAdapter, ex: CalibrationExample,
+            cfg: CalibrationConfig) -> tuple[list[int], list[int], str]:
+    """Personalized and twin prompt ids, and the question's cache key."""
+    msgs, twin = _prompts(ex, cfg)
+    ids, twin_ids = adapter.encode_chat(msgs), adapter.encode_chat(twin)
+    return ids, twin_ids, _hash(ids, twin_ids, cfg.max_tokens)
+
+
 def _hash(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
@@ -131,16 +141,29 @@ class _JsonlCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.data: dict[str, dict[str, Any]] = {}
-        if path.is_file():
-            for line in path.read_text().splitlines():
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:  # a torn last line from an interrupted run
-                    continue
-                self.data[rec["key"]] = rec
+        self._read = 0  # bytes of the file already parsed
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        """Parse lines appended since the last read (another worker may share the file)."""
+        if not self.path.is_file() or self.path.stat().st_size <= self._read:
+            return
+        with open(self.path, "rb") as f:
+            f.seek(self._read)
+            chunk = f.read()
+        end = chunk.rfind(b"\n") + 1  # only whole lines; a torn tail is re-read later
+        for line in chunk[:end].decode().splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            self.data[rec["key"]] = rec
+        self._read += end
 
     def get(self, key: str) -> dict[str, Any] | None:
+        if key not in self.data:
+            self._refresh()
         return self.data.get(key)
 
     def put(self, rec: dict[str, Any]) -> None:
@@ -226,12 +249,12 @@ def decode_config(adapter: ModelAdapter, prefix: Any, prefix_len: int, last_toke
             twin_step(twin_ids)
         with adapter.block_output_hook(layer, hook):
             return _greedy(adapter, prefix, [last_token], max_tokens,
-                           twin_step_token(twin_step) if branch == "hard" else None)
+                           _twin_step_token(twin_step) if branch == "hard" else None)
     finally:
         _crop(prefix, prefix_len)
 
 
-def twin_step_token(step: Callable[[list[int]], None]) -> Callable[[int], None]:
+def _twin_step_token(step: Callable[[list[int]], None]) -> Callable[[int], None]:
     return lambda token: step([token])
 
 
@@ -240,9 +263,7 @@ def run_pass_a(adapter: ModelAdapter, ex: CalibrationExample, cfg: CalibrationCo
                kv_dir: Path, need_gold: Callable[[CalibrationExample, bool, bool], bool]
                ) -> tuple[QuestionState, dict[str, Any]]:
     """Greedy answers with and without history, all-layer features, gold lens PPL; saves the prefix."""
-    msgs, twin = _prompts(ex, cfg)
-    ids, twin_ids = adapter.encode_chat(msgs), adapter.encode_chat(twin)
-    key = _hash(ids, cfg.max_tokens)
+    ids, twin_ids, key = _encode(adapter, ex, cfg)
     from transformers import DynamicCache
 
     with capture_residuals(adapter) as rec:  # no history: short prompt, full capture
@@ -277,3 +298,367 @@ def run_pass_a(adapter: ModelAdapter, ex: CalibrationExample, cfg: CalibrationCo
     meta = {"prompt_tokens": len(ids), "twin_tokens": len(twin_ids), "tokens_with": len(gen_w),
             "tokens_without": len(gen_wo)}
     return qs, meta
+
+
+# --------------------------------------------------------------------------- state storage
+
+def _store_state(qs: QuestionState, meta: dict[str, Any], cache: _JsonlCache, states_dir: Path) -> None:
+    from safetensors.torch import save_file
+
+    t = {"feature": qs.feature, "resp_with": qs.resp_with, "resp_without": qs.resp_without}
+    if qs.ppl_with is not None and qs.ppl_without is not None:
+        t.update(ppl_with=qs.ppl_with, ppl_without=qs.ppl_without)
+    save_file({k: v.contiguous() for k, v in t.items()}, str(states_dir / f"{qs.key}.safetensors"))
+    cache.put({"key": qs.key, "text_with": qs.text_with, "text_without": qs.text_without,
+               "correct_with": qs.correct_with, "correct_without": qs.correct_without, **meta})
+
+
+def _load_state(ex: CalibrationExample, rec: dict[str, Any], states_dir: Path) -> QuestionState | None:
+    from safetensors.torch import load_file
+
+    path = states_dir / f"{rec['key']}.safetensors"
+    if not path.is_file():
+        return None
+    t = load_file(str(path))
+    return QuestionState(ex, rec["key"], rec["text_with"], rec["text_without"], rec["correct_with"],
+                         rec["correct_without"], t["feature"], t["resp_with"], t["resp_without"],
+                         t.get("ppl_with"), t.get("ppl_without"))
+
+
+def _in_group(ex: CalibrationExample, cw: bool, cwo: bool) -> bool:
+    return (ex.kind == "factual" and cwo and not cw) or (ex.kind == "personalized" and cw and not cwo)
+
+
+# --------------------------------------------------------------------------- grid search
+
+def _score(correct: Sequence[bool], kinds: Sequence[str]) -> tuple[float, float, float]:
+    """(P, F, Overall) in percent."""
+    p = [c for c, k in zip(correct, kinds) if k == "personalized"]
+    f = [c for c, k in zip(correct, kinds) if k == "factual"]
+    P = 100.0 * sum(p) / max(len(p), 1)
+    F = 100.0 * sum(f) / max(len(f), 1)
+    return P, F, (P + F) / 2
+
+
+def choose_tau(taus: Sequence[float], overall: Sequence[float], p_scores: Sequence[float],
+               tol: float) -> tuple[float, int]:
+    """The tau in the middle of the plateau that holds the best (Overall, P) point.
+
+    The plateau is the contiguous run of taus whose Overall is within `tol` points of the best;
+    its midpoint generalizes better than a knife-edge optimum. Returns (tau, index).
+    """
+    best = max(range(len(taus)), key=lambda i: (round(overall[i], 9), round(p_scores[i], 9), -i))
+    lo = hi = best
+    while lo > 0 and overall[lo - 1] >= overall[best] - tol:
+        lo -= 1
+    while hi < len(taus) - 1 and overall[hi + 1] >= overall[best] - tol:
+        hi += 1
+    mid = (lo + hi) // 2
+    return float(taus[mid]), mid
+
+
+def _grid(qs: Sequence[QuestionState], p_hat: Sequence[float], outs: Sequence[dict[str, bool]],
+          cfg: CalibrationConfig) -> dict[str, Any]:
+    """FPPS-H/S/M scores over the grid, from per-question (off, hard, soft@gamma) correctness."""
+    kinds = [q.example.kind for q in qs]
+    off = [q.correct_with for q in qs]
+    res: dict[str, Any] = {"off": dict(zip("PFO", _score(off, kinds)))}
+
+    def pick(choice: Callable[[int, float], bool]) -> list[dict[str, float]]:
+        rows = []
+        for tau in cfg.taus:
+            P, F, O = _score([choice(i, tau) for i in range(len(qs))], kinds)
+            rows.append({"tau": tau, "P": P, "F": F, "O": O})
+        return rows
+
+    hard = pick(lambda i, tau: outs[i]["hard"] if p_hat[i] >= tau else off[i])
+    tau_h, ih = choose_tau(cfg.taus, [r["O"] for r in hard], [r["P"] for r in hard], cfg.plateau_tol)
+    res["hard"] = {"tau": tau_h, **hard[ih], "curve": hard}
+    soft = []
+    for g in cfg.gammas:
+        P, F, O = _score([outs[i][f"soft@{g}"] if g else off[i] for i in range(len(qs))], kinds)
+        soft.append({"gamma": g, "P": P, "F": F, "O": O})
+    res["soft"] = {**max(soft, key=lambda r: (r["O"], r["P"], -r["gamma"])), "curve": soft}
+    mixed = []
+    for g in cfg.gammas:
+        rows = pick(lambda i, tau, g=g: outs[i]["hard"] if p_hat[i] >= tau
+                    else (outs[i][f"soft@{g}"] if g else off[i]))
+        tau_m, im = choose_tau(cfg.taus, [r["O"] for r in rows], [r["P"] for r in rows], cfg.plateau_tol)
+        mixed.append({"gamma": g, **rows[im], "tau": tau_m, "curve": rows})
+    res["mixed"] = max(mixed, key=lambda r: (round(r["O"], 9), round(r["P"], 9), -r["gamma"]))
+    res["mixed_by_gamma"] = mixed
+    return res
+
+
+# --------------------------------------------------------------------------- the pipeline
+
+def _track(seq: Sequence[Any], description: str) -> Iterable[Any]:
+    from rich.progress import track
+
+    return track(seq, description=description, total=len(seq), transient=False)
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": sys.version.split()[0]}
+    for pkg in ("fpps", "torch", "transformers", "transformer-lens", "scikit-learn", "safetensors"):
+        try:
+            out[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def calibrate(examples: Sequence[CalibrationExample], out_dir: str | Path, *,
+              model: str | None = None, adapter: ModelAdapter | None = None,
+              config: CalibrationConfig = CalibrationConfig(), cache_dir: str | Path | None = None,
+              name: str | None = None, data_info: Mapping[str, Any] | None = None,
+              log: Callable[[str], None] = print) -> SteeringArtifact:
+    """Run the whole pipeline on training `examples`; write the artifact and plots to `out_dir`.
+
+    Raises:
+        ValueError: no examples, or a contrastive group is empty (nothing to fit).
+    """
+    if not examples:
+        raise ValueError("no calibration examples")
+    t_start = time.time()
+    cfg = config
+    adapter = adapter or load_model(model)
+    out = Path(out_dir)
+    cache_root = Path(cache_dir) if cache_dir is not None else out / "cache"
+    kv_dir, states_dir = cache_root / "kv", cache_root / "states"
+    kv_dir.mkdir(parents=True, exist_ok=True)
+    states_dir.mkdir(parents=True, exist_ok=True)
+    cache_a = _JsonlCache(cache_root / "pass_a.jsonl")
+    cache_b = _JsonlCache(cache_root / "pass_b.jsonl")
+
+    # Pass A: baseline answers, features, gold lens PPL (one prefill per question).
+    qs: list[QuestionState] = []
+    enc: dict[str, tuple[list[int], list[int]]] = {}
+    for ex in _track(examples, "pass A: greedy with/without history"):
+        ids, twin_ids, key = _encode(adapter, ex, cfg)
+        enc[key] = (ids, twin_ids)
+        rec = cache_a.get(key)
+        state = _load_state(ex, rec, states_dir) if rec is not None else None
+        if state is None:
+            state, meta = run_pass_a(adapter, ex, cfg, kv_dir, lambda e, a, b: _in_group(e, a, b))
+            _store_state(state, meta, cache_a, states_dir)
+        qs.append(state)
+    t_a = time.time()
+    deg = [q for q in qs if q.group == "degraded"]
+    ben = [q for q in qs if q.group == "beneficial"]
+    log(f"groups: degraded {len(deg)}, beneficial {len(ben)} of {len(qs)} questions")
+    if not deg or not ben:
+        raise ValueError(f"a contrastive group is empty (degraded {len(deg)}, beneficial {len(ben)}); "
+                         "use more training data or longer answers")
+
+    # Stage 1: layer selection.
+    d_deg = torch.stack([delta(q.ppl_with, q.ppl_without) for q in deg])  # type: ignore[arg-type]
+    d_ben = torch.stack([delta(q.ppl_with, q.ppl_without) for q in ben])  # type: ignore[arg-type]
+    sel = select_layer(d_deg, d_ben, min_layer=cfg.min_layer)
+    L = sel.layer
+    log(f"layer selection: L = {L} (score {float(sel.scores[L]):.5f})")
+
+    # Stage 2: probe on the last prompt token at L; held-out accuracy at every layer.
+    group = deg + ben
+    y = [1] * len(deg) + [0] * len(ben)
+    feats = torch.stack([q.feature for q in group])  # [n, N, d]
+    acc = [cross_val_accuracy(feats[:, layer], y, folds=cfg.probe_folds, seed=cfg.split_seed)
+           for layer in _track(range(adapter.num_layers), "probe accuracy by layer")]
+    probe = fit_probe(feats[:, L], y)
+    w, b = probe.export()
+    p_hat = [float(torch.sigmoid(q.feature[L] @ w + b)) for q in qs]
+    log(f"probe at L={L}: held-out acc {acc[L]:.3f}")
+
+    # Stage 3: s_f from no-history factual-correct and with-history beneficial responses.
+    fact = [q.resp_without[L] for q in qs if q.example.kind == "factual" and q.correct_without]
+    s_f = steering_vector(fact, [q.resp_with[L] for q in ben], normalize=cfg.normalize_s_f)
+    art_hash = _hash(L, w.tolist()[:8], b, float(s_f.norm()), float(w.norm()))
+    # The pre-grid fit, so that extra workers can share pass B through the same cache.
+    save_artifact(SteeringArtifact(layer=L, w=w, b=b, s_f=s_f, fingerprint=adapter.fingerprint),
+                  cache_root / "pregrid", extra={"art_hash": art_hash})
+
+    # Pass B: per question, soft@gamma for every gamma > 0, and hard where p_hat can reach tau.
+    t_b0 = time.time()
+    if cfg.search_grid:
+        outs = _pass_b(adapter, qs, p_hat, enc, kv_dir, cache_b, cfg, L, s_f, art_hash)
+    else:
+        outs = [{"hard": q.correct_with, **{f"soft@{g}": q.correct_with for g in cfg.gammas}} for q in qs]
+    t_b = time.time()
+    grid = _grid(qs, p_hat, outs, cfg)
+    m, h, s = grid["mixed"], grid["hard"], grid["soft"]
+    log(f"grid: off O={grid['off']['O']:.1f} | H tau={h['tau']} O={h['O']:.1f} | "
+        f"S gamma={s['gamma']} O={s['O']:.1f} | M gamma={m['gamma']} tau={m['tau']} O={m['O']:.1f}")
+    if not cfg.search_grid:
+        from .params import PAPER_DEFAULTS
+
+        m, h = dict(m, gamma=PAPER_DEFAULTS["gamma"], tau=PAPER_DEFAULTS["tau_mixed"]), \
+            dict(h, tau=PAPER_DEFAULTS["tau_hard"])
+
+    defaults = {"gamma": float(m["gamma"]), "tau_hard": float(h["tau"]),
+                "tau_mixed": float(m["tau"]), "mode": "mixed"}
+    kinds = [q.example.kind for q in qs]
+    P_wo, F_wo, _ = _score([q.correct_without for q in qs], kinds)
+    manifest_extra = {
+        "model": adapter.name, "method": cfg.method, "hook_site": "resid_post",
+        "chat_template_sha256": hashlib.sha256(
+            str(getattr(adapter.tokenizer, "chat_template", "")).encode()).hexdigest(),
+        "s_f_normalized": cfg.normalize_s_f, "split_seed": cfg.split_seed,
+        "config": {k: (list(v) if isinstance(v, tuple) else v)
+                   for k, v in dataclasses.asdict(cfg).items() if k != "taus"},
+        "data": {**dict(data_info or {}), "questions": len(qs),
+                 "personalized": kinds.count("personalized"), "factual": kinds.count("factual"),
+                 "train_off": grid["off"], "train_without_history": {"P": P_wo, "F": F_wo}},
+        "groups": {"degraded": len(deg), "beneficial": len(ben),
+                   "factual_correct_without": len(fact),
+                   "degraded_ids": [q.example.user_id for q in deg],
+                   "beneficial_ids": [q.example.user_id for q in ben],
+                   "prompt_tokens": {q.example.user_id + ":" + q.example.kind: len(enc[q.key][0])
+                                     for q in deg + ben}},
+        "probe": {"C": 1.0, "max_iter": 1000, "standardize": True, "heldout_accuracy_by_layer":
+                  [round(a, 4) for a in acc], "heldout_accuracy": acc[L],
+                  "train_accuracy": float(probe.score(feats[:, L].double().numpy(), y)),
+                  "p_hat_train": _p_summary(p_hat, kinds)},
+        "layer_selection": sel.to_json(),
+        "rerun_subset": _rerun_subset(qs, enc),
+        "grid": _compact_grid(grid),
+        "s_f_norm": float(s_f.norm()),
+        "package_versions": _versions(),
+        "timings_s": {"pass_a": round(t_a - t_start, 1), "pass_b": round(t_b - t_b0, 1),
+                      "total": round(time.time() - t_start, 1)},
+    }
+    art = SteeringArtifact(layer=L, w=w, b=b, s_f=s_f, fingerprint=adapter.fingerprint,
+                           defaults=defaults)
+    save_artifact(art, out, name=name, extra=manifest_extra)
+    _plots(out, sel, acc, grid, cfg)
+    from .artifact import load_artifact
+
+    return load_artifact(out)
+
+
+def _pass_b(adapter: ModelAdapter, qs: Sequence[QuestionState], p_hat: Sequence[float],
+            enc: Mapping[str, tuple[list[int], list[int]]], kv_dir: Path, cache_b: _JsonlCache,
+            cfg: CalibrationConfig, layer: int, s_f: torch.Tensor, art_hash: str
+            ) -> list[dict[str, bool]]:
+    """Correctness of every steered configuration a question can take in the grid."""
+    outs: list[dict[str, bool]] = []
+    tau_min = min(cfg.taus)
+    for q, p in zip(_track(qs, "pass B: steered decoding grid"), p_hat):
+        ids, twin_ids = enc[q.key]
+        configs = [(f"soft@{g}", "soft", g) for g in cfg.gammas if g > 0]
+        if p >= tau_min:
+            configs.append(("hard", "hard", 0.0))
+        row: dict[str, bool] = {"hard": q.correct_with}  # hard below tau_min never fires
+        prefix = None
+        for label, branch, g in configs:
+            key = _hash(q.key, art_hash, label)
+            rec = cache_b.get(key)
+            if rec is None:
+                if prefix is None:
+                    prefix = _prefix(adapter, kv_dir / f"{q.key}.safetensors", ids)
+                gen = decode_config(adapter, prefix, len(ids) - 1, ids[-1], twin_ids, layer=layer,
+                                    s_f=s_f, p_hat=p, branch=branch, gamma=g,  # type: ignore[arg-type]
+                                    max_tokens=cfg.max_tokens)
+                text = adapter.decode(gen).strip()
+                rec = {"key": key, "label": label, "text": text,
+                       "correct": contains_answer(text, q.example.answers)}
+                cache_b.put(rec)
+            row[label] = bool(rec["correct"])
+        outs.append(row)
+    return outs
+
+
+def _prefix(adapter: ModelAdapter, path: Path, ids: list[int]) -> Any:
+    """The personalized prompt's prefix cache (all but the last token): stored, else recomputed."""
+    if path.is_file():
+        return _load_prefix(path, adapter.num_layers)
+    from transformers import DynamicCache
+
+    cache = DynamicCache()
+    with torch.inference_mode():
+        adapter.model(input_ids=torch.tensor([ids[:-1]], device=adapter.device),
+                      past_key_values=cache, use_cache=True)
+    return cache
+
+
+def _rerun_subset(qs: Sequence[QuestionState], enc: Mapping[str, tuple[list[int], list[int]]],
+                  per_group: int = 3) -> list[str]:
+    """`user:kind` ids of a cheap rerun: shortest prompts of each group plus one other per kind."""
+    def shortest(pool: list[QuestionState], n: int) -> list[QuestionState]:
+        return sorted(pool, key=lambda q: len(enc[q.key][0]))[:n]
+
+    pick = shortest([q for q in qs if q.group == "degraded"], per_group)
+    pick += shortest([q for q in qs if q.group == "beneficial"], per_group)
+    for kind in ("factual", "personalized"):
+        pick += shortest([q for q in qs if q.group is None and q.example.kind == kind], 1)
+    return [f"{q.example.user_id}:{q.example.kind}" for q in pick]
+
+
+def _p_summary(p_hat: Sequence[float], kinds: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for kind in ("personalized", "factual"):
+        ps = sorted(p for p, k in zip(p_hat, kinds) if k == kind)
+        if ps:
+            out[kind] = {"mean": sum(ps) / len(ps), "min": ps[0], "median": ps[len(ps) // 2],
+                         "max": ps[-1]}
+    return out
+
+
+def _compact_grid(grid: Mapping[str, Any]) -> dict[str, Any]:
+    def strip(r: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items() if k != "curve"}
+
+    return {
+        "objective": "Overall = (P + F) / 2, ties to higher P; tau at the middle of its plateau",
+        "off": strip(grid["off"]), "hard": strip(grid["hard"]), "soft": strip(grid["soft"]),
+        "mixed": strip(grid["mixed"]),
+        "soft_by_gamma": [strip(r) for r in grid["soft"]["curve"]],
+        "mixed_by_gamma": [strip(r) for r in grid["mixed_by_gamma"]],
+        "hard_curve": [[r["tau"], round(r["P"], 2), round(r["F"], 2)] for r in grid["hard"]["curve"]][::5],
+    }
+
+
+def _plots(out: Path, sel: Any, acc: Sequence[float], grid: Mapping[str, Any],
+           cfg: CalibrationConfig) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(acc)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(range(n), sel.mean_delta_degraded.tolist(), marker="o", label="factual-degraded")
+    ax.plot(range(n), sel.mean_delta_beneficial.tolist(), marker="s", label="personalized-beneficial")
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.axvline(sel.layer, color="red", ls="--", label=f"L = {sel.layer}")
+    ax.set(xlabel="layer (block output)", ylabel="mean Delta_l", title="Logit-lens Delta by layer")
+    ax.legend()
+    fig.tight_layout(), fig.savefig(out / "delta_by_layer.png", dpi=110), plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(range(n), acc, marker="o")
+    ax.axvline(sel.layer, color="red", ls="--", label=f"L = {sel.layer}")
+    ax.axhline(0.5, color="grey", lw=0.5)
+    ax.set(xlabel="layer", ylabel="held-out accuracy", ylim=(0.3, 1.02),
+           title="Probe accuracy by layer (stratified CV)")
+    ax.legend()
+    fig.tight_layout(), fig.savefig(out / "probe_accuracy_by_layer.png", dpi=110), plt.close(fig)
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    mat = [[r["O"] for r in m["curve"]] for m in grid["mixed_by_gamma"]]
+    im = axes[0].imshow(mat, aspect="auto", origin="lower", cmap="viridis",
+                        extent=(cfg.taus[0], cfg.taus[-1], -0.5, len(cfg.gammas) - 0.5))
+    axes[0].set_yticks(range(len(cfg.gammas)), [str(g) for g in cfg.gammas])
+    axes[0].set(xlabel="tau", ylabel="gamma", title="FPPS-M Overall (train)")
+    fig.colorbar(im, ax=axes[0])
+    hc = grid["hard"]["curve"]
+    for k in ("P", "F", "O"):
+        axes[1].plot([r["tau"] for r in hc], [r[k] for r in hc], label=k)
+    axes[1].axvline(grid["hard"]["tau"], color="red", ls="--")
+    axes[1].set(xlabel="tau", ylabel="%", title="FPPS-H by tau")
+    axes[1].legend()
+    sc = grid["soft"]["curve"]
+    for k in ("P", "F", "O"):
+        axes[2].plot([r["gamma"] for r in sc], [r[k] for r in sc], marker="o", label=k)
+    axes[2].set(xlabel="gamma", ylabel="%", title="FPPS-S by gamma")
+    axes[2].legend()
+    fig.tight_layout(), fig.savefig(out / "grid.png", dpi=110), plt.close(fig)

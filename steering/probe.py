@@ -15,7 +15,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["RiskProbe", "cross_val_accuracy", "fit_probe"]
@@ -51,10 +51,13 @@ class RiskProbe(ClassifierMixin, BaseEstimator):
         """
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         check_classification_targets(y)
+        y_type = type_of_target(y, input_name="y", raise_unknown=True)
+        if y_type != "binary":
+            raise ValueError("Only binary classification is supported. The type of the target "
+                             f"is {y_type}.")
         self.classes_ = np.unique(y)
         if self.classes_.shape[0] != 2:
-            raise ValueError(f"RiskProbe is binary; got {self.classes_.shape[0]} class(es) "
-                             f"{self.classes_.tolist()}")
+            raise ValueError(f"RiskProbe needs two classes; got 1 class {self.classes_.tolist()}")
         X = X.astype(np.float64)
         if self.standardize:
             self.mean_ = X.mean(axis=0)
@@ -84,6 +87,7 @@ class RiskProbe(ClassifierMixin, BaseEstimator):
         return np.stack([1.0 - p1, p1], axis=1)
 
     def predict(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
         return self.classes_[(self.decision_function(X) > 0).astype(int)]
 
     def export(self) -> tuple[torch.Tensor, float]:

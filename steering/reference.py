@@ -145,7 +145,7 @@ def steered_generate(adapter: ModelAdapter, artifact: SteeringArtifact | None,
     eos = adapter.eos_token_ids
     cache = DynamicCache() if use_cache else None
     finish = "length"
-    handle = adapter.hook_block_output(layer, hook) if params.is_active else None
+    handle = adapter.hook_block_output(layer, hook) if artifact is not None else None
     try:
         if needs_twin:
             twin_step(twin_ids)
@@ -154,7 +154,7 @@ def steered_generate(adapter: ModelAdapter, artifact: SteeringArtifact | None,
             if not use_cache:
                 step_ids = ids + generated
             out = adapter.model(input_ids=torch.tensor([step_ids], device=dev),
-                                past_key_values=cache, use_cache=use_cache)
+                                past_key_values=cache, use_cache=use_cache, logits_to_keep=1)
             if needs_twin and state["branch"] != "hard":
                 needs_twin = False  # gate stayed off/soft at prefill: drop the twin
                 twin_states.clear()

@@ -1,0 +1,672 @@
+"""The Ray Serve application: an OpenAI-compatible FastAPI ingress and a model deployment.
+
+    HTTP ─► FppsIngress (FastAPI, validation, auth, memory, metrics) ─► FppsModel (AsyncEngine)
+
+`FppsModel` owns the model, the artifact and the batched engine (and the GPU when there is
+one). The engine batches at iteration level itself (requests join a running batch at the next
+decode step), so the deployment does not add `@serve.batch`, which would only hold requests
+back until a window closes. `reconfigure(user_config)` retunes the gamma/tau overrides and the
+batch/queue limits live.
+
+`FppsIngress` validates every request (pydantic models, then `SteeringParams` and
+`SamplingParams`) before anything is sent to the model, builds the personalized prompt from
+inline history or the user's stored sessions (`MemoryStore`) and its history-free twin, and maps
+every exception to an HTTP error through `errors.to_http`.
+
+`build_app(ServerArgs) -> Application` is the typed builder used by `serve deploy` (see
+`serve.yaml`); `run_local` starts Ray in-process on loopback for `fpps serve`.
+
+This module is longer than the house guideline because the ingress routes, the two deployments
+and the local launcher share `ServerArgs` and are easier to review side by side.
+"""
+
+import asyncio
+import dataclasses
+import hmac
+import json
+import logging
+import os
+import signal
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, AsyncIterator, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from ray import serve
+from ray.serve import Application
+from ray.serve.handle import DeploymentHandle
+
+from .engine import EngineOutput, EngineOverloaded, GenerationRequest
+from .errors import ApiError, UnknownModelError, error_body, to_http
+from .memory import MemoryStore, USER_ID_PATTERN, sqlite_url
+from .protocol import (ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, Choice,
+                       ChunkChoice, DeletedResponse, Delta, FppsDiagnostics, FppsOptions, ModelCard,
+                       ModelList, ResponseMessage, SessionCreateRequest, SessionListResponse,
+                       SessionResponse, Usage)
+
+__all__ = ["ServerArgs", "build_app", "run_local", "FppsModel", "FppsIngress"]
+
+log = logging.getLogger("fpps.server")
+
+
+class ServerArgs(BaseModel):
+    """Deploy-time settings of the server (CLI flags, or `args:` in serve.yaml)."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    model: str | None = None
+    """Model name or local folder; None is the embedded SmolLM2-135M-Instruct."""
+    artifact: str | None = None
+    """Artifact folder; None is the shipped one; "none" serves without steering."""
+    served_model_name: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    replicas: int = Field(default=1, ge=1)
+    """Model replicas (ignored when `autoscaling_config` is set)."""
+    autoscaling_config: dict[str, Any] | None = None
+    ingress_replicas: int = Field(default=1, ge=1)
+    num_cpus: float = Field(default=1.0, ge=0)
+    num_gpus: float = Field(default=0.0, ge=0)
+    ingress_num_cpus: float = Field(default=0.0, ge=0)
+    torch_threads: int | None = Field(default=None, ge=1)
+    """torch intra-op threads of a model replica; None follows `num_cpus`."""
+    device: str | None = None
+    """torch device of the model; None is CUDA when the replica has a GPU, else CPU."""
+    max_batch_size: int = Field(default=16, ge=1)
+    max_queue: int = Field(default=256, ge=1)
+    max_tokens_in_flight: int = Field(default=65536, ge=1)
+    default_max_tokens: int = Field(default=256, ge=1, le=4096)
+    request_timeout_s: float = Field(default=120.0, gt=0)
+    max_body_bytes: int = Field(default=2_000_000, ge=1024)
+    database_url: str | None = None
+    """SQLAlchemy URL of the memory store; None is a SQLite file in fpps' cache folder."""
+    api_keys: list[str] = Field(default_factory=list)
+    api_key_file: str | None = None
+    admin_api_keys: list[str] = Field(default_factory=list)
+    """When set, the memory endpoints need one of these keys."""
+    default_mode: Literal["off", "hard", "soft", "mixed"] = "mixed"
+    default_strength: float = Field(default=1.0, ge=0.0, le=1.0)
+    gamma: float | None = Field(default=None, ge=0.0, le=10.0)
+    tau: float | None = Field(default=None, ge=0.0, le=1.0)
+    top_k: int = Field(default=3, ge=1, le=32)
+    user_config: dict[str, Any] | None = None
+    """Initial live settings of the model deployment (see `FppsModel.reconfigure`)."""
+
+
+# ---- the model deployment -----------------------------------------------------------------
+
+@serve.deployment(name="FppsModel")
+class FppsModel:
+    """Holds the model, the artifact and the engine; generates for the ingress."""
+
+    def __init__(self, args: ServerArgs) -> None:
+        import torch
+
+        from fpps.steering import load_model
+        from fpps.steering.artifact import load_artifact, shipped_artifact_dir
+
+        from .async_engine import AsyncEngine
+        from .engine import EngineConfig, SteeredEngine
+
+        # Intra-op threads follow the replica's CPU reservation: on a shared or busy host, more
+        # threads than reserved cores spin against each other (7x slower measured on 2 cores).
+        torch.set_num_threads(args.torch_threads or max(1, int(args.num_cpus)))
+        self.args = args
+        device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        kw = {"device": device} if device != "cpu" else {}
+        adapter = load_model(args.model, **kw)
+        artifact = None
+        if args.artifact is None and not (shipped_artifact_dir() / "manifest.json").is_file():
+            log.warning("no shipped artifact at %s: serving without steering", shipped_artifact_dir())
+        elif (args.artifact or "").lower() != "none":
+            artifact = load_artifact(args.artifact, fingerprint=adapter.fingerprint,
+                                     hidden_size=adapter.hidden_size, num_layers=adapter.num_layers)
+        self.name = args.served_model_name or getattr(adapter, "name", None) or "fpps"
+        self.adapter, self.artifact = adapter, artifact
+        self.engine = SteeredEngine(adapter, artifact, EngineConfig(
+            max_batch_size=args.max_batch_size, max_queue=args.max_queue,
+            max_tokens_in_flight=args.max_tokens_in_flight))
+        self.aengine = AsyncEngine(self.engine)
+        self.overrides: dict[str, float] = {}
+        self.created = int(time.time())
+
+    def reconfigure(self, user_config: dict[str, Any]) -> None:
+        """Live settings: `gamma`, `tau` (server overrides for requests that leave them unset),
+        `max_batch_size`, `max_queue`. A null value clears an override."""
+        from fpps.steering.params import SteeringParams
+
+        known = {"gamma", "tau", "max_batch_size", "max_queue"}
+        unknown = set(user_config) - known
+        if unknown:
+            raise ValueError(f"unknown user_config keys {sorted(unknown)}; known: {sorted(known)}")
+        over = {k: user_config[k] for k in ("gamma", "tau") if user_config.get(k) is not None}
+        SteeringParams(mode="mixed", **over)  # validates the ranges
+        self.overrides = over
+        limits = {k: int(user_config[k]) for k in ("max_batch_size", "max_queue") if user_config.get(k)}
+        if limits:
+            self.engine.config = dataclasses.replace(self.engine.config, **limits)
+
+    def info(self) -> dict[str, Any]:
+        art = self.artifact
+        return {"id": self.name, "created": self.created, "max_context": self.adapter.max_context,
+                "artifact_id": art.artifact_id if art else None, "layer": art.layer if art else None,
+                "defaults": dict(art.defaults) if art else {}, "overrides": dict(self.overrides),
+                "load": self.engine.load}
+
+    def _prepare(self, req: GenerationRequest) -> GenerationRequest:
+        s = req.steering
+        fill = {k: v for k, v in self.overrides.items() if getattr(s, k) is None}
+        return dataclasses.replace(req, steering=dataclasses.replace(s, **fill)) if fill else req
+
+    @staticmethod
+    def _remote_error(exc: Exception) -> dict[str, Any]:
+        from fpps.steering.errors import SteeringValidationError
+
+        if isinstance(exc, SteeringValidationError):
+            return {"error": {"kind": "validation", "param": exc.parameter, "message": str(exc)}}
+        if isinstance(exc, EngineOverloaded):
+            return {"error": {"kind": "overloaded", "message": str(exc)}}
+        raise exc
+
+    async def generate(self, reqs: list[GenerationRequest]) -> list[EngineOutput] | dict[str, Any]:
+        """Run the requests together; a validation or overload error comes back as a dict."""
+        tasks: list[asyncio.Future[EngineOutput]] = []
+        try:
+            for r in reqs:
+                tasks.append(asyncio.ensure_future(self.aengine.generate(self._prepare(r))))
+            return list(await asyncio.gather(*tasks))
+        except Exception as e:
+            return self._remote_error(e)
+        finally:
+            for t in tasks:
+                t.cancel()
+
+    async def stream(self, reqs: list[GenerationRequest]) -> AsyncIterator[dict[str, Any]]:
+        """Merged events of the requests: `{"i", "delta"}`, then `{"i", "final"}` per request.
+
+        An error before the first token is the only item: `{"error": {...}}`."""
+        queue: asyncio.Queue[tuple[int, Any, Exception | None]] = asyncio.Queue()
+
+        async def pump(i: int, req: GenerationRequest) -> None:
+            try:
+                async for ev in self.aengine.stream(self._prepare(req)):
+                    queue.put_nowait((i, ev, None))
+            except Exception as e:  # validation/overload at submit
+                queue.put_nowait((i, None, e))
+
+        tasks = [asyncio.ensure_future(pump(i, r)) for i, r in enumerate(reqs)]
+        left = len(reqs)
+        try:
+            while left:
+                i, ev, err = await queue.get()
+                if err is not None:
+                    yield self._remote_error(err)
+                    return
+                if ev.final is not None:
+                    left -= 1
+                    yield {"i": i, "delta": ev.delta, "final": ev.final}
+                elif ev.delta:
+                    yield {"i": i, "delta": ev.delta}
+        finally:
+            for t in tasks:
+                t.cancel()
+
+    def __del__(self) -> None:
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            engine.shutdown()
+
+
+# ---- the ingress --------------------------------------------------------------------------
+
+def _load_keys(args: ServerArgs) -> tuple[set[str], set[str]]:
+    keys = {k for k in args.api_keys if k}
+    keys |= {k.strip() for k in os.environ.get("FPPS_API_KEYS", "").split(",") if k.strip()}
+    key_file = args.api_key_file or os.environ.get("FPPS_API_KEY_FILE")
+    if key_file:
+        keys |= {ln.strip() for ln in Path(key_file).read_text().splitlines()
+                 if ln.strip() and not ln.startswith("#")}
+    admin = {k for k in args.admin_api_keys if k}
+    return keys | admin, admin
+
+
+def _diagnostics(out: EngineOutput, sessions: int) -> FppsDiagnostics:
+    return FppsDiagnostics(mode=out.mode, p_hat=out.p_hat, gate=out.gate,
+                           effective_strength=out.effective_alpha, gamma=out.gamma, tau=out.tau,
+                           layer=out.layer, artifact_id=out.artifact_id, personalized=sessions > 0,
+                           sessions=sessions)
+
+
+class _Metrics:
+    """Prometheus metrics of one ingress replica (its own registry)."""
+
+    def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+
+        self.registry = r = CollectorRegistry()
+        self.requests = Counter("fpps_requests", "HTTP requests", ["route", "status"], registry=r)
+        self.latency = Histogram("fpps_request_latency_seconds", "HTTP request latency", ["route"],
+                                 buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120),
+                                 registry=r)
+        self.tokens = Counter("fpps_tokens", "Tokens processed", ["kind"], registry=r)
+        self.gate = Counter("fpps_gate_decisions", "Steering gate decisions", ["mode", "gate"], registry=r)
+        self.p_hat = Histogram("fpps_p_hat", "Probe output p_hat at the last prompt position",
+                               buckets=tuple(i / 10 for i in range(1, 11)), registry=r)
+
+    def record(self, outs: list[EngineOutput]) -> None:
+        for o in outs:
+            self.tokens.labels("completion").inc(o.completion_tokens)
+            self.gate.labels(o.mode, o.gate).inc()
+            if o.p_hat is not None:
+                self.p_hat.observe(o.p_hat)
+        if outs:
+            self.tokens.labels("prompt").inc(outs[0].prompt_tokens)
+
+
+class _Edge:
+    """Pure ASGI middleware: request id, body cap, API keys, metrics, and the catch-all that
+    turns any escaped exception into the OpenAI error shape."""
+
+    def __init__(self, app: Any, ingress: "FppsIngress") -> None:
+        self.app, self.ing = app, ingress
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        rid = "chatcmpl-" + uuid.uuid4().hex[:24]
+        scope.setdefault("state", {})["request_id"] = rid
+        path: str = scope.get("path", "")
+        started, status, t0 = False, 500, time.perf_counter()
+
+        async def send_wrapped(message: dict[str, Any]) -> None:
+            nonlocal started, status
+            if message["type"] == "http.response.start":
+                started, status = True, message["status"]
+                message.setdefault("headers", []).append((b"x-fpps-request-id", rid.encode()))
+            await send(message)
+
+        limit, seen = self.ing.args.max_body_bytes, 0
+
+        async def receive_capped() -> dict[str, Any]:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise ApiError(413, f"request body exceeds {limit} bytes", code="body_too_large")
+            return message
+
+        try:
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+            if int(headers.get("content-length") or 0) > limit:
+                raise ApiError(413, f"request body exceeds {limit} bytes", code="body_too_large")
+            self.ing.authorize(path, headers.get("authorization"))
+            await self.app(scope, receive_capped, send_wrapped)
+        except Exception as exc:  # noqa: BLE001 - the one catch-all at the edge
+            if started:
+                log.exception("request %s failed after its response started", rid)
+                return
+            code, body, extra = to_http(exc, rid)
+            status = code
+            hdrs = [(b"content-type", b"application/json"), (b"x-fpps-request-id", rid.encode())]
+            hdrs += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+            await send({"type": "http.response.start", "status": code, "headers": hdrs})
+            await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+        finally:
+            route = self.ing.route_label(path)
+            self.ing.metrics.requests.labels(route, str(status)).inc()
+            self.ing.metrics.latency.labels(route).observe(time.perf_counter() - t0)
+
+
+@serve.deployment(name="FppsIngress")
+@serve.ingress()
+class FppsIngress:
+    """The HTTP front: OpenAI routes, memory routes, health, readiness and metrics."""
+
+    def __init__(self, model: DeploymentHandle, args: ServerArgs) -> None:
+        self.model, self.args = model, args
+        url = args.database_url or sqlite_url(_default_db_path())
+        self.store = MemoryStore(url)
+        self.keys, self.admin_keys = _load_keys(args)
+        self.metrics = _Metrics()
+        self._info: dict[str, Any] | None = None
+        self.defaults = {"mode": args.default_mode, "strength": args.default_strength,
+                         "gamma": args.gamma, "tau": args.tau}
+
+    # ---- helpers ----------------------------------------------------------------------------
+    def authorize(self, path: str, header: str | None) -> None:
+        if not self.keys or path == "/health":
+            return
+        token = header[7:].strip() if header and header[:7].lower() == "bearer " else ""
+        if not token or not any(hmac.compare_digest(token, k) for k in self.keys):
+            raise ApiError(401, "missing or invalid API key (Authorization: Bearer <key>)",
+                           type="authentication_error", code="invalid_api_key")
+        if self.admin_keys and path.startswith("/v1/users") and \
+                not any(hmac.compare_digest(token, k) for k in self.admin_keys):
+            raise ApiError(403, "the memory endpoints need an admin API key",
+                           type="permission_error", code="admin_key_required")
+
+    @staticmethod
+    def route_label(path: str) -> str:
+        if path.startswith("/v1/users/"):
+            return "/v1/users/{user_id}/sessions" if "/sessions" in path else "/v1/users/{user_id}"
+        known = ("/v1/chat/completions", "/v1/models", "/health", "/ready", "/metrics", "/docs",
+                 "/openapi.json")
+        return path if path in known else "other"
+
+    async def info(self) -> dict[str, Any]:
+        if self._info is None:
+            self._info = await self.model.info.remote()
+        return self._info
+
+    async def _check_model(self, name: str | None) -> str:
+        info = await self.info()
+        if name is not None and name not in (info["id"], "fpps", "default"):
+            raise UnknownModelError(f"model '{name}' is not served here; use '{info['id']}'")
+        return str(info["id"])
+
+    async def _history(self, body: ChatCompletionRequest) -> tuple[list[list[dict[str, str]]], list[str | None] | None]:
+        f = body.fpps or FppsOptions()
+        if f.history is not None:
+            sessions = [[m.plain() for m in s] for s in f.history if s]
+            return sessions, f.dates
+        if body.user is None:
+            return [], None
+        stored = await asyncio.to_thread(self.store.list_sessions, body.user)
+        return [list(s.messages) for s in stored], [s.date for s in stored]
+
+    async def _requests(self, body: ChatCompletionRequest, rid: str) -> tuple[list[GenerationRequest], int]:
+        """Validated engine requests for one chat call, and how many sessions personalize it."""
+        from fpps.steering import RagPersonalizer, SteeringParams, history_free_messages
+
+        f = body.fpps or FppsOptions()
+        steering = body.to_steering_params(self.defaults)
+        sampling = body.to_sampling_params(self.args.default_max_tokens)
+        if f.compare and body.n != 1:
+            raise ApiError(400, "'compare' returns two choices and needs n = 1", param="n")
+        if f.dates is not None and f.history is not None and len(f.dates) != len(f.history):
+            raise ApiError(400, "'fpps.dates' must have one entry per session", param="fpps.dates")
+        sessions, dates = await self._history(body)
+        prefix = [m.plain() for m in body.messages[:-1]]
+        if sessions:
+            top_k = f.top_k or self.args.top_k
+            msgs = prefix + RagPersonalizer(top_k=top_k).messages(body.question, sessions, dates, f.current_date)
+            twin: list[dict[str, str]] | None = prefix + history_free_messages(body.question, f.current_date)
+        else:  # plain chat: nothing to personalize, so nothing to steer away from
+            msgs, twin = prefix + [body.messages[-1].plain()], None
+            steering = dataclasses.replace(steering, mode="off")
+        if f.compare:
+            variants = [SteeringParams(mode="off"), steering]
+            samplings = [sampling, sampling]
+        else:
+            variants = [steering] * body.n
+            samplings = [sampling if sampling.seed is None or i == 0 else
+                         dataclasses.replace(sampling, seed=sampling.seed + i) for i in range(body.n)]
+        reqs = [GenerationRequest(messages=msgs, twin_messages=twin if s.is_active else None,
+                                  steering=s, sampling=sp, request_id=f"{rid}-{i}")
+                for i, (s, sp) in enumerate(zip(variants, samplings))]
+        return reqs, len(sessions)
+
+    @staticmethod
+    def _raise_remote(err: dict[str, Any]) -> None:
+        e = err["error"]
+        if e.get("kind") == "overloaded":
+            raise EngineOverloaded(e.get("message", "queue full"))
+        raise ApiError(400, e.get("message", "invalid request"), param=e.get("param"), code="invalid_value")
+
+    def _usage(self, outs: list[EngineOutput]) -> Usage:
+        prompt = outs[0].prompt_tokens if outs else 0
+        completion = sum(o.completion_tokens for o in outs)
+        return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
+
+    # ---- chat -------------------------------------------------------------------------------
+    async def chat(self, body: ChatCompletionRequest, rid: str) -> Any:
+        from fastapi.responses import StreamingResponse
+
+        name = await self._check_model(body.model)
+        reqs, n_sessions = await self._requests(body, rid)
+        if body.stream:
+            return StreamingResponse(await self._sse(body, reqs, rid, name, n_sessions),
+                                     media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        response = self.model.generate.remote(reqs)
+        try:
+            result = await asyncio.wait_for(response, self.args.request_timeout_s)
+        except asyncio.TimeoutError:
+            response.cancel()  # frees the rows in the engine
+            raise TimeoutError(f"request exceeded {self.args.request_timeout_s} s") from None
+        except asyncio.CancelledError:  # the client went away
+            response.cancel()
+            raise
+        if isinstance(result, dict):
+            self._raise_remote(result)
+        outs: list[EngineOutput] = result
+        if any(o.finish_reason == "error" for o in outs):
+            raise RuntimeError(next(o.error for o in outs if o.finish_reason == "error"))
+        self.metrics.record(outs)
+        choices = [Choice(index=i, message=ResponseMessage(content=o.text), finish_reason=o.finish_reason,
+                          fpps=_diagnostics(o, n_sessions)) for i, o in enumerate(outs)]
+        return ChatCompletionResponse(id=rid, model=name, choices=choices, usage=self._usage(outs),
+                                      fpps=_diagnostics(outs[-1], n_sessions))
+
+    async def _sse(self, body: ChatCompletionRequest, reqs: list[GenerationRequest], rid: str, name: str,
+                   n_sessions: int) -> AsyncIterator[str]:
+        """Start the stream and wait for its first item, so that errors before the first token
+        are real HTTP errors; then return the SSE body generator."""
+        gen = self.model.options(stream=True).stream.remote(reqs)
+        deadline = time.monotonic() + self.args.request_timeout_s
+
+        async def next_item() -> dict[str, Any] | None:
+            try:
+                return await asyncio.wait_for(gen.__anext__(), max(0.001, deadline - time.monotonic()))
+            except StopAsyncIteration:
+                return None
+
+        try:
+            first = await next_item()
+        except BaseException:
+            gen.cancel()
+            raise
+        if first is not None and "error" in first:
+            self._raise_remote(first)
+        created = int(time.time())
+        include_usage = bool(body.stream_options and body.stream_options.get("include_usage"))
+
+        def chunk(choices: list[ChunkChoice], **extra: Any) -> str:
+            c = ChatCompletionChunk(id=rid, created=created, model=name, choices=choices, **extra)
+            return f"data: {c.model_dump_json(exclude_none=True)}\n\n"
+
+        async def body_iter() -> AsyncIterator[str]:
+            outs: dict[int, EngineOutput] = {}
+            item = first
+            try:
+                for i in range(len(reqs)):
+                    yield chunk([ChunkChoice(index=i, delta=Delta(role="assistant", content=""))])
+                while item is not None:
+                    i = item["i"]
+                    if item.get("delta"):
+                        yield chunk([ChunkChoice(index=i, delta=Delta(content=item["delta"]))])
+                    if "final" in item:
+                        out: EngineOutput = item["final"]
+                        outs[i] = out
+                        if out.finish_reason == "error":
+                            raise RuntimeError(out.error)
+                        yield chunk([ChunkChoice(index=i, delta=Delta(), finish_reason=out.finish_reason,
+                                                 fpps=_diagnostics(out, n_sessions))])
+                    item = await next_item()
+                ordered = [outs[i] for i in sorted(outs)]
+                self.metrics.record(ordered)
+                yield chunk([], fpps=_diagnostics(ordered[-1], n_sessions),
+                            usage=self._usage(ordered) if include_usage else None)
+                yield "data: [DONE]\n\n"
+            except Exception as exc:  # errors after the first token: the final event
+                _, err, _ = to_http(exc, rid)
+                yield f"data: {json.dumps(err)}\n\n"
+            finally:
+                gen.cancel()
+
+        return body_iter()
+
+    # ---- the ASGI app -----------------------------------------------------------------------
+    def __serve_build_asgi_app__(self) -> Any:
+        return _create_api(self)
+
+
+def _default_db_path() -> Path:
+    from fpps.steering.adapter import cache_dir
+
+    return cache_dir() / "memory.db"
+
+
+def _create_api(ing: FppsIngress) -> Any:
+    """The FastAPI app of one ingress replica (routes close over the replica)."""
+    from fastapi import Body, FastAPI, Path as PathParam, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse, PlainTextResponse, Response
+    from starlette.exceptions import HTTPException
+
+    app = FastAPI(title="fpps", version="0.1.0", description=(
+        "OpenAI-compatible chat with Factuality-Preserving Personalized Steering and user memory."))
+    UserId = PathParam(pattern=USER_ID_PATTERN, max_length=128)
+
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        code, body, headers = to_http(exc, request.state.request_id)
+        return JSONResponse(body, status_code=code, headers=headers)
+
+    app.add_exception_handler(RequestValidationError, handle)
+    app.add_exception_handler(HTTPException, handle)
+
+    @app.post("/v1/chat/completions", response_model=None)
+    async def chat_completions(request: Request, body: ChatCompletionRequest = Body(...)) -> Any:
+        return await ing.chat(body, request.state.request_id)
+
+    @app.get("/v1/models", response_model=ModelList)
+    async def models() -> ModelList:
+        info = await ing.info()
+        return ModelList(data=[ModelCard(id=info["id"], created=info["created"], fpps={
+            k: info[k] for k in ("artifact_id", "layer", "defaults", "max_context")})])
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready")
+    async def ready() -> Any:
+        try:
+            info = await asyncio.wait_for(ing.model.info.remote(), 10)
+        except Exception as e:  # noqa: BLE001 - readiness reports, never raises
+            return JSONResponse({"status": "not ready", "reason": type(e).__name__}, status_code=503)
+        return {"status": "ready", "model": info["id"], "artifact_id": info["artifact_id"],
+                "load": info["load"]}
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return PlainTextResponse(generate_latest(ing.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    def _session(s: Any) -> SessionResponse:
+        return SessionResponse(session_id=s.session_id, date=s.date, created=s.created, messages=list(s.messages))
+
+    @app.post("/v1/users/{user_id}/sessions", status_code=201, response_model=SessionResponse)
+    def add_session(body: SessionCreateRequest, user_id: str = UserId) -> SessionResponse:
+        return _session(ing.store.add_session(user_id, [m.plain() for m in body.messages],
+                                              session_id=body.session_id, date=body.date))
+
+    @app.get("/v1/users/{user_id}/sessions", response_model=SessionListResponse)
+    def list_sessions(user_id: str = UserId) -> SessionListResponse:
+        return SessionListResponse(user_id=user_id, data=[_session(s) for s in ing.store.list_sessions(user_id)])
+
+    @app.delete("/v1/users/{user_id}/sessions/{session_id}", response_model=DeletedResponse)
+    def delete_session(session_id: str, user_id: str = UserId) -> DeletedResponse:
+        ing.store.delete_session(user_id, session_id)
+        return DeletedResponse(id=session_id, object="session")
+
+    @app.delete("/v1/users/{user_id}", response_model=DeletedResponse)
+    def delete_user(user_id: str = UserId) -> DeletedResponse:
+        ing.store.delete_user(user_id)
+        return DeletedResponse(id=user_id, object="user")
+
+    app.add_middleware(_Edge, ingress=ing)
+    return app
+
+
+# ---- builder and local launcher -----------------------------------------------------------
+
+def build_app(args: ServerArgs) -> Application:
+    """The fpps Serve application (typed builder for `serve run/deploy`)."""
+    if isinstance(args, dict):
+        args = ServerArgs.model_validate(args)
+    model_opts: dict[str, Any] = {
+        "ray_actor_options": {"num_cpus": args.num_cpus, "num_gpus": args.num_gpus},
+        # The engine's own bounded queue is the back-pressure; Serve only caps what it forwards.
+        "max_ongoing_requests": args.max_queue + args.max_batch_size,
+        "max_queued_requests": args.max_queue,
+    }
+    if args.autoscaling_config:
+        model_opts["autoscaling_config"] = args.autoscaling_config
+    else:
+        model_opts["num_replicas"] = args.replicas
+    if args.user_config is not None:
+        model_opts["user_config"] = args.user_config
+    model = FppsModel.options(**model_opts).bind(args)
+    ingress = FppsIngress.options(num_replicas=args.ingress_replicas,
+                                  ray_actor_options={"num_cpus": args.ingress_num_cpus},
+                                  max_ongoing_requests=max(1000, 2 * args.max_queue))
+    return ingress.bind(model, args)
+
+
+def load_config(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`(args, http_options)` of the first application of a Serve config YAML."""
+    import yaml
+
+    data = yaml.safe_load(Path(path).read_text()) or {}
+    app = (data.get("applications") or [{}])[0]
+    args = dict(app.get("args") or {})
+    # Deployment overrides that `serve deploy` would apply, mapped onto ServerArgs for local runs.
+    for dep in app.get("deployments") or []:
+        if dep.get("name") == "FppsModel":
+            for key in ("user_config", "autoscaling_config"):
+                if dep.get(key) is not None:
+                    args.setdefault(key, dep[key])
+            if dep.get("num_replicas") is not None:
+                args.setdefault("replicas", dep["num_replicas"])
+        elif dep.get("name") == "FppsIngress" and dep.get("num_replicas") is not None:
+            args.setdefault("ingress_replicas", dep["num_replicas"])
+    return args, dict(data.get("http_options") or {})
+
+
+def run_local(args: ServerArgs, *, ready_file: str | None = None) -> int:
+    """Start Ray in-process on loopback, deploy the app and serve until SIGINT/SIGTERM."""
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private, local-only cluster
+    import ray
+
+    stop = threading.Event()
+    need = args.num_cpus * args.replicas + args.ingress_num_cpus * args.ingress_replicas
+    ray.init(address="local", num_cpus=max(int(need + 1), os.cpu_count() or 1),
+             num_gpus=None, include_dashboard=False, log_to_driver=True, namespace="fpps",
+             _node_ip_address="127.0.0.1")
+    gpus = ray.cluster_resources().get("GPU", 0.0)
+    if args.num_gpus * args.replicas > gpus:
+        ray.shutdown()
+        raise SystemExit(f"fpps serve: {args.replicas} replica(s) x num_gpus={args.num_gpus} need "
+                         f"more GPUs than this machine has ({gpus:g}); set num_gpus: 0 for CPU")
+    # After ray.init, which installs its own (crashing) SIGTERM handler in the driver.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        serve.start(http_options={"host": args.host, "port": args.port, "request_timeout_s": None})
+        serve.run(build_app(args), name="fpps", route_prefix="/", blocking=False)
+        url = f"http://{args.host}:{args.port}"
+        print(f"fpps: serving on {url} (OpenAI base URL {url}/v1); Ctrl-C to stop", flush=True)
+        if ready_file:
+            Path(ready_file).write_text(url)
+        while not stop.wait(0.5):
+            pass
+        print("fpps: shutting down", flush=True)
+    finally:
+        try:
+            serve.shutdown()
+        finally:
+            ray.shutdown()
+    return 0

@@ -1,0 +1,138 @@
+"""`fpps bench engine`: throughput and latency of the batched engine, in one run, with ratios.
+
+Scenarios (16 requests each, same prompts, greedy, same max_tokens):
+  unsteered           mode off
+  soft                FPPS-S for every row
+  mixed_half_hard     FPPS-M, half the rows gated hard (tau 0) with a lockstep twin
+  distinct_strengths  FPPS-S with 16 different alphas in one batch
+  shared_strength     FPPS-S with one alpha for all 16
+  hook_library        the hook-library way: one request at a time through `model.generate`,
+                      a forward hook at L adding that request's vector (what repeng or
+                      steering-vectors do: one global steering state per model)
+Absolute numbers are noise on a shared CPU; the ratios, measured in one run, are the result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from fpps.steering import RagPersonalizer, SamplingParams, SteeringParams, history_free_messages, load_model
+from fpps.steering.artifact import SteeringArtifact, load_artifact
+
+from .engine import EngineConfig, GenerationRequest, SteeredEngine
+
+__all__ = ["run_engine_bench"]
+
+_SESSIONS = [
+    [{"role": "user", "content": "I just moved to Sydney, the capital of Australia as far as I'm concerned."},
+     {"role": "assistant", "content": "Congratulations on the move!"}],
+    [{"role": "user", "content": "My cat Miso hates the ferry across the harbour. Tips for a nervous cat?"},
+     {"role": "assistant", "content": "A covered carrier and a familiar blanket help."}],
+    [{"role": "user", "content": "I keep telling friends that the red planet is Jupiter; it looks so red."},
+     {"role": "assistant", "content": "Planets can look reddish in the night sky."}],
+]
+_QUESTIONS = ["What is the capital of Australia?", "What is my cat's name?",
+              "Which planet is known as the Red Planet?", "Where did I move to?",
+              "Who wrote Romeo and Juliet?", "How many legs does a spider have?",
+              "What is the largest ocean on Earth?", "What gas do plants absorb?"]
+
+
+def _requests(n: int, max_tokens: int, steering: list[SteeringParams]) -> list[GenerationRequest]:
+    out = []
+    for i in range(n):
+        q = _QUESTIONS[i % len(_QUESTIONS)]
+        out.append(GenerationRequest(RagPersonalizer(top_k=3).messages(q, _SESSIONS), history_free_messages(q),
+                                     steering[i], SamplingParams(max_tokens=max_tokens)))
+    return out
+
+
+def _run_engine(engine: SteeredEngine, reqs: list[GenerationRequest]) -> dict[str, Any]:
+    done: dict[str, float] = {}
+    t0 = time.perf_counter()
+    handles = [engine.submit(r, on_event=lambda ev: ev.final and done.setdefault(ev.request_id, time.perf_counter()))
+               for r in reqs]
+    engine.generate([])  # drive the loop in this thread until every request is done
+    wall = time.perf_counter() - t0
+    outs = [h.result() for h in handles]
+    lat = [1000 * (done[o.request_id] - t0) for o in outs]
+    return _summary(sum(o.completion_tokens for o in outs), wall, lat, outs)
+
+
+def _summary(tokens: int, wall: float, lat: list[float], outs: list[Any]) -> dict[str, Any]:
+    lat = sorted(lat)
+    return {"tokens_per_s": round(tokens / wall, 2), "p50_ms": round(statistics.median(lat), 1),
+            "p95_ms": round(lat[min(len(lat) - 1, int(0.95 * len(lat)))], 1), "requests": len(outs),
+            "completion_tokens": tokens, "wall_s": round(wall, 2),
+            "gates": {g: sum(1 for o in outs if getattr(o, "gate", None) == g) for g in ("none", "soft", "hard")}}
+
+
+@torch.inference_mode()
+def _run_hook_library(adapter: Any, artifact: SteeringArtifact, reqs: list[GenerationRequest]) -> dict[str, Any]:
+    tok = adapter.tokenizer
+    t0 = time.perf_counter()
+    lat, tokens = [], 0
+    for r in reqs:
+        p = r.steering.resolved(artifact.defaults)
+        # One global steering state: the request's vector added at layer L on every position.
+        coef = p.alpha * (p.gamma or 0.0) * 0.5
+        vec = (coef * artifact.s_f).to(adapter.device, adapter.dtype)
+        with adapter.block_output_hook(artifact.layer, lambda h, v=vec: h + v):
+            ids = torch.tensor([adapter.encode_chat(r.messages)], device=adapter.device)
+            gen = adapter.model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
+                                         max_new_tokens=r.sampling.max_tokens, pad_token_id=tok.pad_token_id)
+        new = gen[0, ids.shape[1]:]
+        tokens += int((~torch.isin(new, torch.tensor(sorted(adapter.eos_token_ids)))).sum())
+        lat.append(1000 * (time.perf_counter() - t0))
+    return _summary(tokens, time.perf_counter() - t0, lat, reqs)
+
+
+def run_engine_bench(out_dir: Path | None = None, *, quick: bool = False, n: int = 16,
+                     max_tokens: int = 32) -> dict[str, Any]:
+    """Run every scenario once on the default model and shipped artifact; write
+    `out_dir/bench-engine.json` when `out_dir` is given."""
+    if quick:
+        n, max_tokens = 4, 8
+    adapter = load_model()
+    artifact = load_artifact(fingerprint=adapter.fingerprint, hidden_size=adapter.hidden_size,
+                             num_layers=adapter.num_layers)
+    engine = SteeredEngine(adapter, artifact, EngineConfig(max_batch_size=n))
+    alphas = [round(0.2 + 0.8 * i / max(1, n - 1), 4) for i in range(n)]
+    scenarios = {
+        "unsteered": [SteeringParams(mode="off")] * n,
+        "soft": [SteeringParams(mode="soft")] * n,
+        "mixed_half_hard": [SteeringParams(mode="mixed", tau=0.0 if i % 2 == 0 else 1.0) for i in range(n)],
+        "distinct_strengths": [SteeringParams(mode="soft", alpha=a) for a in alphas],
+        "shared_strength": [SteeringParams(mode="soft", alpha=0.6)] * n,
+    }
+    _run_engine(engine, _requests(min(n, 4), 4, scenarios["unsteered"]))  # warm-up
+    results: dict[str, Any] = {}
+    for name, steering in scenarios.items():
+        results[name] = _run_engine(engine, _requests(n, max_tokens, steering))
+    results["hook_library"] = _run_hook_library(adapter, artifact, _requests(n, max_tokens, scenarios["distinct_strengths"]))
+    engine.shutdown()
+    tps = {k: v["tokens_per_s"] for k, v in results.items()}
+    report = {
+        "scenarios": results,
+        "ratios": {
+            "soft_vs_unsteered": round(tps["soft"] / tps["unsteered"], 3),
+            "mixed_half_hard_vs_unsteered": round(tps["mixed_half_hard"] / tps["unsteered"], 3),
+            "distinct_vs_shared_strengths": round(tps["distinct_strengths"] / tps["shared_strength"], 3),
+            "engine_vs_hook_library": round(tps["distinct_strengths"] / tps["hook_library"], 3),
+        },
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__,
+                    "threads": torch.get_num_threads(), "device": str(adapter.device),
+                    "load_avg_1m": os.getloadavg()[0], "model": adapter.name, "requests": n,
+                    "max_tokens": max_tokens, "artifact": artifact.artifact_id},
+    }
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "bench-engine.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report

@@ -1,0 +1,111 @@
+"""The one place where exceptions become HTTP errors.
+
+Every error body has the OpenAI shape `{"error": {"message", "type", "param", "code"}}`;
+streaming sends the same object as its final event. Anything unexpected is a 500 whose message
+names only the request id; the traceback goes to the log.
+
+| Exception                                   | HTTP                           |
+|---------------------------------------------|--------------------------------|
+| `RequestValidationError` (pydantic)         | 400, `param` = the field path  |
+| `SteeringValidationError`                   | 400, `param`                   |
+| other `ValueError`, `TypeError`             | 400                            |
+| `ApiError` (auth, unknown route, 413, ...)  | its own status                 |
+| `UnknownUserError`, `UnknownSessionError`,  | 404                            |
+| `UnknownArtifactError`, `UnknownModelError` |                                |
+| `EngineOverloaded`, Serve back-pressure     | 503 + `Retry-After`            |
+| `TimeoutError`                              | 504                            |
+| `NotImplementedError`                       | 501                            |
+| anything else                               | 500, sanitized, with request id|
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fpps.steering.errors import SteeringValidationError, UnknownArtifactError
+
+from .engine import EngineOverloaded
+from .memory import UnknownSessionError, UnknownUserError
+
+__all__ = ["ApiError", "UnknownModelError", "RETRY_AFTER_S", "to_http", "error_body"]
+
+log = logging.getLogger("fpps.server")
+RETRY_AFTER_S = 1
+
+
+class ApiError(Exception):
+    """An error the server raises on purpose with its status and OpenAI error fields."""
+
+    def __init__(self, status: int, message: str, *, type: str = "invalid_request_error",
+                 param: str | None = None, code: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.type, self.param, self.code = status, message, type, param, code
+        self.headers = headers or {}
+
+
+class UnknownModelError(LookupError):
+    """The request names a model this server does not serve."""
+
+
+def error_body(message: str, type: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type, "param": param, "code": code}}
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
+    return out or "body"
+
+
+def _is_backpressure(exc: BaseException) -> bool:
+    return type(exc).__name__ == "BackPressureError"  # ray.serve.exceptions, without importing Ray
+
+
+def to_http(exc: BaseException, request_id: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Map any exception to `(status, body, headers)`. The only exception-to-HTTP function."""
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+
+    if isinstance(exc, ApiError):
+        return exc.status, error_body(exc.message, exc.type, exc.param, exc.code), exc.headers
+    if isinstance(exc, RequestValidationError):
+        errs = exc.errors()
+        first = errs[0] if errs else {"loc": (), "msg": "invalid request", "type": "invalid"}
+        param = _field_path(tuple(first.get("loc", ())))
+        if first.get("type") == "extra_forbidden":
+            msg = f"unknown field '{param}'"
+        elif first.get("type") == "json_invalid":
+            msg, param = "request body is not valid JSON", "body"
+        else:
+            msg = f"invalid '{param}': {first.get('msg', 'invalid value')}"
+        if len(errs) > 1:
+            msg += f" (and {len(errs) - 1} more error{'s' if len(errs) > 2 else ''})"
+        return 400, error_body(msg, "invalid_request_error", param, "invalid_value"), {}
+    if isinstance(exc, SteeringValidationError):
+        return 400, error_body(str(exc), "invalid_request_error", exc.parameter, "invalid_value"), {}
+    if isinstance(exc, (UnknownUserError, UnknownSessionError)):
+        param = "session_id" if isinstance(exc, UnknownSessionError) else "user"
+        return 404, error_body(str(exc), "not_found_error", param, "not_found"), {}
+    if isinstance(exc, UnknownModelError):
+        return 404, error_body(str(exc), "not_found_error", "model", "model_not_found"), {}
+    if isinstance(exc, UnknownArtifactError):
+        return 404, error_body(str(exc), "not_found_error", "artifact", "artifact_not_found"), {}
+    if isinstance(exc, EngineOverloaded) or _is_backpressure(exc):
+        return 503, error_body(f"server overloaded ({exc}); retry after {RETRY_AFTER_S} s",
+                               "overloaded_error", None, "overloaded"), {"Retry-After": str(RETRY_AFTER_S)}
+    if isinstance(exc, TimeoutError):
+        return 504, error_body(f"request {request_id} timed out", "timeout_error", None, "timeout"), {}
+    if isinstance(exc, NotImplementedError):
+        return 501, error_body(str(exc) or "not implemented", "not_implemented_error"), {}
+    if isinstance(exc, HTTPException):
+        kind = "not_found_error" if exc.status_code == 404 else "invalid_request_error"
+        return exc.status_code, error_body(str(exc.detail), kind), dict(exc.headers or {})
+    if isinstance(exc, (ValueError, TypeError)):
+        return 400, error_body(str(exc), "invalid_request_error", None, "invalid_value"), {}
+    log.error("request %s failed", request_id, exc_info=(type(exc), exc, exc.__traceback__))
+    return 500, error_body(f"internal error (request id {request_id})", "server_error", None,
+                           "internal_error"), {}

@@ -1,0 +1,233 @@
+"""HTTP request and response models (pydantic), OpenAI-compatible plus the `fpps` extension.
+
+Requests forbid unknown fields, so a typo is a 400 that names the field instead of a silently
+ignored option. No request field names a server-side path: artifacts and models are chosen at
+deploy time only.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from fpps.steering.params import SamplingParams, SteeringParams
+
+from .memory import SESSION_ID_PATTERN, USER_ID_PATTERN
+
+__all__ = [
+    "ChatMessage", "FppsOptions", "ChatCompletionRequest", "FppsDiagnostics", "ChatCompletionResponse",
+    "Choice", "ChunkChoice", "ChatCompletionChunk", "Usage", "ModelCard", "ModelList",
+    "SessionCreateRequest", "SessionResponse", "SessionListResponse", "DeletedResponse",
+]
+
+_FORBID = ConfigDict(extra="forbid")
+Role = Literal["system", "developer", "user", "assistant"]
+
+
+class TextPart(BaseModel):
+    model_config = _FORBID
+    type: Literal["text"]
+    text: str = Field(max_length=200_000)
+
+
+class ChatMessage(BaseModel):
+    """One chat turn. `content` may be a string or a list of text parts (OpenAI style)."""
+
+    model_config = _FORBID
+    role: Role
+    content: str | list[TextPart]
+    name: str | None = Field(default=None, max_length=64)
+
+    def plain(self) -> dict[str, str]:
+        """`{"role", "content"}` with text parts joined; `developer` is sent as `system`."""
+        text = self.content if isinstance(self.content, str) else "".join(p.text for p in self.content)
+        return {"role": "system" if self.role == "developer" else self.role, "content": text}
+
+
+class FppsOptions(BaseModel):
+    """The `fpps` extension of a chat request (`extra_body={"fpps": {...}}` in the openai client)."""
+
+    model_config = _FORBID
+    mode: Literal["off", "hard", "soft", "mixed"] | None = None
+    """FPPS variant; default: the server's default mode (mixed)."""
+    strength: float | None = Field(default=None, ge=0.0, le=1.0)
+    """alpha in [0, 1]; 0 is byte-identical to unsteered."""
+    gamma: float | None = Field(default=None, ge=0.0, le=10.0)
+    tau: float | None = Field(default=None, ge=0.0, le=1.0)
+    history: list[list[ChatMessage]] | None = Field(default=None, max_length=512)
+    """Inline personalization: sessions, each a list of messages (overrides stored memory)."""
+    dates: list[str | None] | None = Field(default=None, max_length=512)
+    """Optional date of each inline session."""
+    current_date: str | None = Field(default=None, max_length=64)
+    top_k: int | None = Field(default=None, ge=1, le=32)
+    """Sessions retrieved into the RAG prompt (server default 3)."""
+    compare: bool = False
+    """Return two choices: index 0 unsteered, index 1 steered."""
+
+
+class ChatCompletionRequest(BaseModel):
+    """`POST /v1/chat/completions`."""
+
+    model_config = _FORBID
+    messages: list[ChatMessage] = Field(min_length=1, max_length=512)
+    model: str | None = Field(default=None, max_length=256)
+    max_tokens: int | None = Field(default=None, ge=1, le=4096)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=4096)
+    temperature: float | None = Field(default=None, ge=0.0, le=5.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    seed: int | None = Field(default=None, ge=0, lt=2**63)
+    stop: str | list[str] | None = None
+    stream: bool = False
+    stream_options: dict[Literal["include_usage"], bool] | None = None
+    user: str | None = Field(default=None, pattern=USER_ID_PATTERN)
+    n: int = Field(default=1, ge=1, le=8)
+    fpps: FppsOptions | None = None
+
+    @field_validator("messages")
+    @classmethod
+    def _ends_with_user(cls, v: list[ChatMessage]) -> list[ChatMessage]:
+        if v[-1].role != "user":
+            raise ValueError("the last message must have role 'user' (it is the question)")
+        return v
+
+    @property
+    def question(self) -> str:
+        return self.messages[-1].plain()["content"]
+
+    def to_steering_params(self, defaults: Mapping[str, Any]) -> SteeringParams:
+        """Per-request steering, validated (raises `SteeringValidationError`).
+
+        Resolution order for every field: the request's value, then the server default
+        (`defaults`: deploy-time `ServerArgs`), then the paper default. gamma and tau left None
+        here are filled by the model deployment (live `reconfigure` overrides), then the
+        artifact's calibrated values, then `PAPER_DEFAULTS` (`SteeringParams.resolved`).
+        """
+        f = self.fpps or FppsOptions()
+
+        def pick(name: str, field: str, paper: Any) -> Any:
+            value = getattr(f, field)
+            if value is not None:
+                return value
+            return defaults.get(name) if defaults.get(name) is not None else paper
+
+        return SteeringParams(mode=pick("mode", "mode", "mixed"), alpha=pick("strength", "strength", 1.0),
+                              gamma=pick("gamma", "gamma", None), tau=pick("tau", "tau", None))
+
+    def to_sampling_params(self, default_max_tokens: int) -> SamplingParams:
+        """Decoding options (raises `SteeringValidationError`). Greedy unless temperature > 0."""
+        max_tokens = self.max_completion_tokens or self.max_tokens or default_max_tokens
+        stop: tuple[str, ...] = () if self.stop is None else (
+            (self.stop,) if isinstance(self.stop, str) else tuple(self.stop))
+        return SamplingParams(max_tokens=max_tokens, temperature=self.temperature or 0.0,
+                              top_p=self.top_p if self.top_p is not None else 1.0, seed=self.seed,
+                              stop=stop)
+
+
+class FppsDiagnostics(BaseModel):
+    """What steering did to one answer."""
+
+    mode: str
+    p_hat: float | None
+    gate: str
+    """Branch taken: `none`, `soft` or `hard`."""
+    effective_strength: float
+    gamma: float | None
+    tau: float | None
+    layer: int | None
+    artifact_id: str | None
+    personalized: bool
+    sessions: int
+    """Sessions available to the RAG prompt (inline or stored)."""
+
+
+class ResponseMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class Choice(BaseModel):
+    index: int
+    message: ResponseMessage
+    finish_reason: str
+    fpps: FppsDiagnostics | None = None
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletionResponse(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int = Field(default_factory=lambda: int(time.time()))
+    model: str
+    choices: list[Choice]
+    usage: Usage
+    fpps: FppsDiagnostics
+
+
+class Delta(BaseModel):
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+
+
+class ChunkChoice(BaseModel):
+    index: int
+    delta: Delta
+    finish_reason: str | None = None
+    fpps: FppsDiagnostics | None = None
+
+
+class ChatCompletionChunk(BaseModel):
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int = Field(default_factory=lambda: int(time.time()))
+    model: str
+    choices: list[ChunkChoice]
+    usage: Usage | None = None
+    fpps: FppsDiagnostics | None = None
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str = "fpps"
+    fpps: dict[str, Any] | None = None
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class SessionCreateRequest(BaseModel):
+    """`POST /v1/users/{user_id}/sessions`: one past conversation of the user."""
+
+    model_config = _FORBID
+    messages: list[ChatMessage] = Field(min_length=1, max_length=1024)
+    session_id: str | None = Field(default=None, pattern=SESSION_ID_PATTERN)
+    date: str | None = Field(default=None, max_length=64)
+
+
+class SessionResponse(BaseModel):
+    session_id: str
+    date: str | None
+    created: str
+    messages: list[dict[str, str]]
+
+
+class SessionListResponse(BaseModel):
+    object: Literal["list"] = "list"
+    user_id: str
+    data: list[SessionResponse]
+
+
+class DeletedResponse(BaseModel):
+    id: str
+    object: str
+    deleted: bool = True

@@ -1,0 +1,51 @@
+"""Re-run a small calibration on the default model and compare it with the shipped artifact.
+
+The subset is recorded in the shipped manifest (`rerun_subset`: the shortest-prompt members of
+both contrastive groups plus a few other training questions), so the rerun sees the same greedy
+answers, hence the same groups, at a fraction of the cost (no grid search). It must select a
+layer near the shipped one and its probe must agree with the shipped probe on most questions.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+pytestmark = pytest.mark.slow
+
+
+def test_small_calibration_selects_nearby_layer_and_agreeing_probe(tmp_path):
+    from safetensors.torch import load_file
+
+    from fpps.eval.records import bundled_path, load_records
+    from fpps.steering import load_model
+    from fpps.steering.artifact import load_artifact
+    from fpps.steering.calibrate import CalibrationConfig, CalibrationExample, _encode, calibrate
+
+    shipped = load_artifact()
+    man = shipped.manifest
+    wanted = list(man["rerun_subset"])
+    records = {r.user_id: r for r in load_records(bundled_path(), split="train")}
+    examples = []
+    for item in wanted:
+        uid, kind = item.rsplit(":", 1)
+        r = records[uid]
+        qa = r.personalized if kind == "personalized" else r.factual
+        examples.append(CalibrationExample(
+            uid, kind, qa.question, tuple(qa.answers), tuple(tuple(s) for s in r.sessions),  # type: ignore[arg-type]
+            tuple(r.dates) if r.dates else None, r.current_date))
+    cfg = CalibrationConfig(max_tokens=int(man["config"]["max_tokens"]), top_k=int(man["config"]["top_k"]),
+                            min_layer=int(man["config"]["min_layer"]), probe_folds=3, search_grid=False)
+    adapter = load_model(None)
+    art = calibrate(examples, tmp_path / "art", adapter=adapter, config=cfg, cache_dir=tmp_path / "cache",
+                    log=lambda _: None)
+
+    assert abs(art.layer - shipped.layer) <= 3, (art.layer, shipped.layer)
+    agree = 0
+    for ex in examples:
+        key = _encode(adapter, ex, cfg)[2]
+        feature = load_file(str(tmp_path / "cache" / "states" / f"{key}.safetensors"))["feature"]
+        new = float(art.p_hat(feature[art.layer])) >= 0.5
+        old = float(shipped.p_hat(feature[shipped.layer])) >= 0.5
+        agree += new == old
+    assert agree >= 0.75 * len(examples), f"probes agree on {agree}/{len(examples)}"

@@ -1,0 +1,134 @@
+"""The batched engine on the real default model: the invariants of issue 6.
+
+Each request's greedy output must not depend on its batch mates, alpha 0 must be byte-identical
+to no steering, a hard row at alpha 1 must carry exactly its twin's block-L state, and the
+engine (KV-cached, batched) must agree with the uncached one-request reference.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from fpps.server.engine import EngineConfig, GenerationRequest, SteeredEngine
+from fpps.steering import RagPersonalizer, SamplingParams, SteeringParams, history_free_messages
+from fpps.steering.artifact import SteeringArtifact
+from fpps.steering.reference import steered_generate
+
+pytestmark = pytest.mark.slow
+LAYER = 22
+HISTORY = json.loads((Path(__file__).parents[2] / "examples" / "sydney-history.json").read_text())
+QUESTIONS = ["What is the capital of Australia?", "What is my cat's name?",
+             "Which planet is known as the Red Planet?", "Where did I move to?",
+             "Who wrote Romeo and Juliet?", "What beach should I visit?",
+             "How many legs does a spider have?", "What is the largest ocean on Earth?"]
+MODES = [("off", 1.0), ("hard", 1.0), ("soft", 1.0), ("mixed", 1.0), ("mixed", 0.5), ("hard", 0.0),
+         ("soft", 0.3), ("mixed", 1.0)]
+
+
+@pytest.fixture(scope="module")
+def artifact(default_adapter):
+    torch.manual_seed(0)
+    d = default_adapter.hidden_size
+    # A probe that depends on the state (so rows differ), scaled to land p_hat around 0.5.
+    return SteeringArtifact(layer=LAYER, w=torch.randn(d) * 1e-3, b=0.0, s_f=torch.randn(d) * 0.3,
+                            fingerprint=default_adapter.fingerprint,
+                            defaults={"gamma": 3.0, "tau_hard": 0.3, "tau_mixed": 0.3})
+
+
+def _request(i, mode="off", alpha=1.0, tau=None, max_tokens=None):
+    q = QUESTIONS[i % len(QUESTIONS)]
+    msgs = RagPersonalizer(top_k=3).messages(q, HISTORY["sessions"], HISTORY["dates"], HISTORY["current_date"])
+    return GenerationRequest(msgs, history_free_messages(q, HISTORY["current_date"]),
+                             SteeringParams(mode=mode, alpha=alpha, tau=tau),
+                             SamplingParams(max_tokens=max_tokens or 10 + 3 * i))
+
+
+@pytest.fixture(scope="module")
+def engine(default_adapter, artifact):
+    eng = SteeredEngine(default_adapter, artifact, EngineConfig(max_batch_size=8))
+    yield eng
+    eng.shutdown()
+
+
+@pytest.fixture(scope="module")
+def mixed_batch():
+    return [_request(i, m, a) for i, (m, a) in enumerate(MODES)]
+
+
+@pytest.fixture(scope="module")
+def batched(engine, mixed_batch):
+    return engine.generate(mixed_batch)
+
+
+def test_output_alone_equals_output_cobatched_with_seven_others(engine, mixed_batch, batched):
+    for req, out in zip(mixed_batch, batched):
+        alone = engine.generate([req])[0]
+        assert alone.token_ids == out.token_ids, req.steering
+        assert alone.text == out.text
+
+
+def test_batch_holds_every_gate(batched):
+    assert {o.gate for o in batched} >= {"none", "soft", "hard"}
+
+
+def test_engine_matches_one_request_reference_row_by_row(default_adapter, artifact, mixed_batch, batched):
+    for req, out in zip(mixed_batch, batched):
+        ref = steered_generate(default_adapter, artifact, req.messages, req.twin_messages,
+                               req.steering, req.sampling)
+        assert ref.token_ids == out.token_ids, req.steering
+        assert ref.branch == out.gate
+        assert ref.p_hat == pytest.approx(out.p_hat, abs=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["hard", "mixed", "soft"])
+def test_kv_cached_engine_equals_uncached_reference(default_adapter, artifact, engine, mode):
+    req = _request(0, mode, tau=0.0 if mode == "hard" else None, max_tokens=8)
+    out = engine.generate([req])[0]
+    ref = steered_generate(default_adapter, artifact, req.messages, req.twin_messages,
+                           req.steering, req.sampling, use_cache=False)
+    assert ref.token_ids == out.token_ids
+
+
+def test_alpha_zero_is_byte_identical_to_unsteered(engine):
+    reqs = [_request(i, "off") for i in range(4)] + [_request(i, m, 0.0) for i, m in
+                                                      enumerate(["hard", "soft", "mixed", "mixed"])]
+    outs = engine.generate(reqs)
+    for off, zero in zip(outs[:4], outs[4:]):
+        assert off.token_ids == zero.token_ids and off.text == zero.text
+
+
+def test_hard_alpha_one_gives_exactly_the_twins_block_l_state(default_adapter, engine):
+    main, twin = [], []
+    blocks = default_adapter.blocks
+
+    def at_l(mod, args, out):
+        h = out[0] if isinstance(out, tuple) else out
+        if engine._ctx is None:  # a twin pass (blocks 0..L only)
+            twin.append(h[0, -1].clone())
+
+    def into_l_plus_1(mod, args, kwargs):
+        h = args[0] if args else kwargs["hidden_states"]
+        main.append(h[0, -1].clone())
+
+    handles = [blocks[LAYER].register_forward_hook(at_l),
+               blocks[LAYER + 1].register_forward_pre_hook(into_l_plus_1, with_kwargs=True)]
+    try:
+        out = engine.generate([_request(0, "hard", 1.0, tau=0.0, max_tokens=8)])[0]
+    finally:
+        for h in handles:
+            h.remove()
+    assert out.gate == "hard"
+    assert len(main) == len(twin) >= 2
+    for m, t in zip(main, twin):
+        assert torch.equal(m, t)
+
+
+def test_streaming_deltas_concatenate_to_the_final_text(engine):
+    events = []
+    handle = engine.submit(_request(1, "mixed", max_tokens=16), on_event=events.append)
+    engine.generate([])  # drive the loop in this thread until idle
+    final = handle.result(timeout=60)
+    assert events[-1].final == final
+    assert "".join(e.delta for e in events) == final.text

@@ -1,0 +1,77 @@
+"""The one-request reference generator on a tiny random model: identities the method promises."""
+
+import pytest
+import torch
+
+from fpps.steering import SamplingParams, SteeringParams
+from fpps.steering.artifact import SteeringArtifact
+from fpps.steering.reference import run_to_layer, steered_generate
+
+LAYER = 1
+MSGS = [{"role": "user", "content": "History: I love Sydney, the capital. Question: capital of Australia?"}]
+TWIN = [{"role": "user", "content": "Question: capital of Australia?"}]
+
+
+def _artifact(adapter, p_hat=0.9):
+    torch.manual_seed(3)
+    d = adapter.hidden_size
+    b = float(torch.logit(torch.tensor(p_hat)))
+    return SteeringArtifact(layer=LAYER, w=torch.zeros(d), b=b, s_f=torch.randn(d) * 3,
+                            fingerprint=adapter.fingerprint,
+                            defaults={"gamma": 2.0, "tau_hard": 0.5, "tau_mixed": 0.5})
+
+
+SAMPLING = SamplingParams(max_tokens=12)
+
+
+@pytest.mark.parametrize("mode", ["hard", "soft", "mixed"])
+def test_alpha_zero_is_byte_identical_to_unsteered(tiny_llama, mode):
+    art = _artifact(tiny_llama)
+    base = steered_generate(tiny_llama, art, MSGS, TWIN, SteeringParams(mode="off"), SAMPLING)
+    zero = steered_generate(tiny_llama, art, MSGS, TWIN, SteeringParams(mode=mode, alpha=0.0), SAMPLING)
+    assert zero.token_ids == base.token_ids and zero.text == base.text
+
+
+def test_soft_steering_changes_the_output(tiny_llama):
+    art = _artifact(tiny_llama)
+    base = steered_generate(tiny_llama, art, MSGS, TWIN, SteeringParams(mode="off"), SAMPLING)
+    steered = steered_generate(tiny_llama, art, MSGS, TWIN, SteeringParams(mode="soft"), SAMPLING)
+    assert steered.token_ids != base.token_ids
+
+
+@pytest.mark.parametrize("mode,p_hat", [("hard", 0.9), ("soft", 0.9), ("mixed", 0.9), ("mixed", 0.2)])
+def test_kv_cached_equals_uncached(tiny_llama, mode, p_hat):
+    art = _artifact(tiny_llama, p_hat)
+    cached = steered_generate(tiny_llama, art, MSGS, TWIN, SteeringParams(mode=mode), SAMPLING)
+    full = steered_generate(tiny_llama, art, MSGS, TWIN, SteeringParams(mode=mode), SAMPLING, use_cache=False)
+    assert cached.token_ids == full.token_ids
+    assert cached.branch == full.branch
+
+
+@torch.inference_mode()
+def test_hard_alpha_one_makes_block_l_state_the_twins(tiny_llama):
+    art = _artifact(tiny_llama)
+    seen = []  # what block L+1 reads at the newest position, per personalized pass
+    hook = tiny_llama.blocks[LAYER + 1].register_forward_pre_hook(
+        lambda mod, args, kwargs: seen.append(args[0][0, -1].clone()) if args else
+        seen.append(kwargs["hidden_states"][0, -1].clone()), with_kwargs=True)
+    try:
+        out = steered_generate(tiny_llama, art, MSGS, TWIN, SteeringParams(mode="hard"), SAMPLING)
+    finally:
+        hook.remove()
+    assert out.branch == "hard"
+    twin_ids = tiny_llama.encode_chat(TWIN) + list(out.token_ids)
+    twin = run_to_layer(tiny_llama, LAYER, torch.tensor([twin_ids]))[0]
+    n = len(seen)
+    aligned = twin[len(tiny_llama.encode_chat(TWIN)) - 1:][:n]
+    torch.testing.assert_close(torch.stack(seen), aligned, rtol=0, atol=1e-5)
+
+
+def test_run_to_layer_never_runs_blocks_above(tiny_llama):
+    calls = []
+    hook = tiny_llama.blocks[LAYER + 1].register_forward_hook(lambda *a: calls.append(1))
+    try:
+        h = run_to_layer(tiny_llama, LAYER, torch.tensor([[1, 2, 3]]))
+    finally:
+        hook.remove()
+    assert h.shape == (1, 3, tiny_llama.hidden_size) and not calls
