@@ -34,6 +34,7 @@ METRICS = ("P", "F", "Overall", "F_without_history", "hallucination_rate", "reco
            "personal_broken")
 CondKey = tuple[str, float, float | None, float | None]  # mode, strength, gamma, tau
 OFF: CondKey = ("off", 1.0, None, None)
+MODE_ORDER = ("off", "hard", "soft", "mixed")
 
 
 def _cond(a: Mapping[str, Any]) -> CondKey:
@@ -73,7 +74,9 @@ class _Table:
 
     def conditions(self) -> list[CondKey]:
         seen = {k[2] for k in self.cells if k[1]}
-        return sorted(seen, key=lambda c: (c[0] != "off", c[0], -c[1], c[2] or -1, c[3] or -1))
+        order = {m: i for i, m in enumerate(MODE_ORDER)}
+        return sorted(seen, key=lambda c: (order.get(c[0], 9), c[0], -c[1], c[2] is not None,
+                                           c[2] or 0.0, c[3] is not None, c[3] or 0.0))
 
 
 def _ratios(t: _Table, cond: CondKey) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -176,8 +179,7 @@ def build_report(answers: Sequence[Mapping[str, Any]], verdicts: Sequence[bool],
         sweep.append({"label": _label(c), "mode": c[0], "strength": c[1], "gamma": c[2],
                       "tau": c[3], **{k: m[k] for k in (*METRICS, "n_personal", "n_factual")},
                       "ci95": m["ci95"]})
-    order = ["off", "hard", "soft", "mixed"]
-    modes = {k: modes[k] for k in sorted(modes, key=lambda k: order.index(k) if k in order else 9)}
+    modes = {k: modes[k] for k in sorted(modes, key=lambda k: MODE_ORDER.index(k) if k in MODE_ORDER else 9)}
     p_hats = {kind: [v for (k, _), v in t.p_hat.items() if k == kind]
               for kind in ("factual", "personalized")}
     report: dict[str, Any] = {

@@ -9,14 +9,7 @@ A configuration is a `Condition` (mode, strength, gamma, tau). The plan always h
 strength 1 with the artifact's calibrated gamma/tau (the main table); `--strengths`, `--gammas`
 and `--taus` add sweep points for the Pareto plot.
 
-Two backends answer the same `WorkItem`s:
-
-- `EngineBackend`: `fpps.server.engine.SteeredEngine.generate` in batches (greedy), in this
-  process.
-- `HttpBackend`: concurrent `POST /v1/chat/completions` to an fpps server, the question as the
-  last user message and the sessions as `fpps.history`. The history-free condition is sent as a
-  plain chat whose user turn is the history-free prompt, which the server answers unsteered.
-  Both backends render the same prompts, so greedy numbers agree.
+The backends that answer the `WorkItem`s (in-process engine, HTTP server) live in `backends`.
 
 Answers are appended to `OUT/answers.jsonl` as they arrive, keyed by a hash of (user, question
 kind, condition, mode, strength, gamma, tau, system id, prompt settings): a rerun skips what is
@@ -29,18 +22,20 @@ import hashlib
 import itertools
 import json
 import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Literal, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
 
 from fpps.steering.params import MODES
 from fpps.steering.personalize import Message, RagPersonalizer, history_free_messages
 
 from .records import QA, Record
 
-__all__ = ["AnswerCache", "Condition", "EngineBackend", "EvalConfig", "HttpBackend", "WorkItem",
-           "evaluate", "plan", "run_eval"]
+if TYPE_CHECKING:
+    from .backends import Backend
+
+__all__ = ["AnswerCache", "Condition", "EvalConfig", "WorkItem", "evaluate", "plan", "prompts",
+           "run_eval"]
 
 Kind = Literal["personalized", "factual"]
 ANSWERS_FILE = "answers.jsonl"
@@ -88,8 +83,13 @@ class EvalConfig:
     top_k: int = 3
     """Sessions retrieved into the RAG prompt (D20)."""
     method: str = "rag"
+    """`rag` (the paper's RAG prompt) or `pag` (profile summary + one session, in-process only)."""
+    profile_tokens: int = 64
+    """Length of the PAG profile summary."""
 
     def __post_init__(self) -> None:
+        if self.method not in ("rag", "pag"):
+            raise ValueError(f"unknown method {self.method!r}; use 'rag' or 'pag'")
         bad = [m for m in self.modes if m not in MODES]
         if bad:
             raise ValueError(f"unknown mode(s) {bad}; choose from {list(MODES)}")
@@ -151,13 +151,19 @@ def plan(records: Sequence[Record], config: EvalConfig, system_id: str) -> list[
     return items
 
 
-def prompts(item: WorkItem, config: EvalConfig) -> tuple[list[Message], list[Message]]:
+def prompts(item: WorkItem, config: EvalConfig,
+            profiles: dict[str, str] | None = None) -> tuple[list[Message], list[Message]]:
     """The personalized (or history-free) prompt and the history-free twin of one item."""
     r, q = item.record, item.qa.question
-    twin = history_free_messages(q, r.current_date)
+    # Only RAG carries the current date (§8.4); the twin is the method's template without u (D16).
+    twin = history_free_messages(q, r.current_date if config.method == "rag" else None)
     if not item.history:
         return twin, twin
     sessions = [list(s) for s in r.sessions]
+    if config.method == "pag":
+        from .pag import pag_messages
+
+        return pag_messages(q, (profiles or {}).get(r.user_id, ""), sessions, r.dates), twin
     msgs = RagPersonalizer(top_k=config.top_k).messages(q, sessions, r.dates, r.current_date)
     return msgs, twin
 
@@ -193,165 +199,6 @@ class AnswerCache:
         return rec
 
 
-# --------------------------------------------------------------------------- backends
-
-Result = dict[str, Any]  # text, p_hat, gate, finish_reason, completion_tokens, error
-
-
-class Backend(Protocol):
-    """Answers work items; yields `(item, result)` as each finishes."""
-
-    system_id: str
-    info: dict[str, Any]
-
-    def run(self, items: Sequence[WorkItem], config: EvalConfig) -> Iterator[tuple[WorkItem, Result]]: ...
-
-
-def _steering(cond: Condition) -> Any:
-    from fpps.steering.params import SteeringParams
-
-    return SteeringParams(mode=cond.mode, alpha=cond.strength, gamma=cond.gamma,  # type: ignore[arg-type]
-                          tau=cond.tau)
-
-
-class EngineBackend:
-    """In-process batched generation through `SteeredEngine.generate`."""
-
-    def __init__(self, adapter: Any, artifact: Any, *, batch_size: int = 8) -> None:
-        from fpps.server.engine import EngineConfig, SteeredEngine
-
-        self.engine = SteeredEngine(adapter, artifact, EngineConfig(max_batch_size=batch_size,
-                                                                    max_prefill_rows=batch_size))
-        self.batch_size = batch_size
-        art_id = artifact.artifact_id if artifact is not None else None
-        self.system_id = f"{adapter.fingerprint[:16]}|{art_id}"
-        self.info = {"backend": "in-process", "model": str(adapter.name),
-                     "model_fingerprint": adapter.fingerprint, "artifact_id": art_id,
-                     "layer": getattr(artifact, "layer", None),
-                     "artifact_defaults": dict(artifact.defaults) if artifact is not None else {}}
-
-    def _request(self, item: WorkItem, config: EvalConfig) -> Any:
-        from fpps.server.engine import GenerationRequest
-        from fpps.steering.params import SamplingParams
-
-        msgs, twin = prompts(item, config)
-        steering = _steering(item.cond if item.history else OFF)
-        return GenerationRequest(messages=msgs, twin_messages=twin if steering.is_active else None,
-                                 steering=steering,
-                                 sampling=SamplingParams(max_tokens=config.max_tokens),
-                                 request_id=item.key)
-
-    @staticmethod
-    def _result(out: Any) -> Result:
-        return {"text": out.text, "p_hat": out.p_hat, "gate": out.gate,
-                "finish_reason": out.finish_reason, "completion_tokens": out.completion_tokens,
-                "error": out.error}
-
-    def run(self, items: Sequence[WorkItem], config: EvalConfig) -> Iterator[tuple[WorkItem, Result]]:
-        for start in range(0, len(items), self.batch_size):
-            chunk = items[start:start + self.batch_size]
-            try:
-                outs = self.engine.generate([self._request(i, config) for i in chunk])
-                results = [self._result(o) for o in outs]
-            except ValueError:  # one invalid request (e.g. too long) fails the call: go one by one
-                results = []
-                for item in chunk:
-                    try:
-                        results.append(self._result(self.engine.generate([self._request(item, config)])[0]))
-                    except ValueError as e:
-                        results.append({"text": "", "error": f"{type(e).__name__}: {e}"})
-            yield from zip(chunk, results)
-
-    def close(self) -> None:
-        self.engine.shutdown()
-
-
-class HttpBackend:
-    """Concurrent requests to an fpps server's OpenAI-compatible chat route."""
-
-    def __init__(self, url: str, *, api_key: str | None = None, concurrency: int = 8,
-                 timeout: float = 600.0, retries: int = 4, transport: Any = None) -> None:
-        import httpx
-
-        from .judges import chat_url
-
-        self.url, self.concurrency, self.retries = chat_url(url), concurrency, retries
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.client = httpx.Client(timeout=timeout, headers=headers, transport=transport)
-        card: dict[str, Any] = {}
-        try:
-            r = self.client.get(self.url.rsplit("/chat/completions", 1)[0] + "/models")
-            r.raise_for_status()
-            card = (r.json().get("data") or [{}])[0]
-        except (httpx.HTTPError, ValueError):
-            pass
-        fp = card.get("fpps") or {}
-        self.info = {"backend": "http", "url": self.url, "model": card.get("id"),
-                     "artifact_id": fp.get("artifact_id"), "layer": fp.get("layer"),
-                     "artifact_defaults": fp.get("defaults") or {}}
-        self.system_id = f"url:{card.get('id')}|{fp.get('artifact_id')}"
-
-    def body(self, item: WorkItem, config: EvalConfig) -> dict[str, Any]:
-        r, q = item.record, item.qa.question
-        body: dict[str, Any] = {"max_tokens": config.max_tokens, "temperature": 0.0}
-        if not item.history:
-            # No history: the server answers a plain chat unsteered, so send the history-free
-            # prompt itself as the question (what the in-process backend generates from).
-            body["messages"] = history_free_messages(q, r.current_date)
-            body["fpps"] = {"mode": "off"}
-            return body
-        c = item.cond
-        fpps: dict[str, Any] = {
-            "mode": c.mode, "strength": c.strength, "top_k": config.top_k,
-            "history": [[{"role": t["role"], "content": t["content"]} for t in s] for s in r.sessions]}
-        if c.gamma is not None:
-            fpps["gamma"] = c.gamma
-        if c.tau is not None:
-            fpps["tau"] = c.tau
-        if r.dates is not None:
-            fpps["dates"] = list(r.dates)
-        if r.current_date is not None:
-            fpps["current_date"] = r.current_date
-        body["messages"] = [{"role": "user", "content": q}]
-        body["fpps"] = fpps
-        return body
-
-    def one(self, item: WorkItem, config: EvalConfig) -> Result:
-        import time
-
-        import httpx
-
-        last = ""
-        for attempt in range(self.retries + 1):
-            try:
-                resp = self.client.post(self.url, json=self.body(item, config))
-            except httpx.TransportError as e:
-                last = f"{type(e).__name__}: {e}"
-            else:
-                if resp.status_code == 200:
-                    data = resp.json()
-                    choice = data["choices"][0]
-                    diag = data.get("fpps") or choice.get("fpps") or {}
-                    return {"text": choice["message"]["content"], "p_hat": diag.get("p_hat"),
-                            "gate": diag.get("gate"), "finish_reason": choice.get("finish_reason"),
-                            "completion_tokens": (data.get("usage") or {}).get("completion_tokens"),
-                            "error": None}
-                last = f"HTTP {resp.status_code}: {resp.text[:300]}"
-                if resp.status_code not in (429, 500, 502, 503, 504):
-                    break
-            time.sleep(min(10.0, 0.5 * 2 ** attempt))
-        return {"text": "", "error": last}
-
-    def run(self, items: Sequence[WorkItem], config: EvalConfig) -> Iterator[tuple[WorkItem, Result]]:
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            futures = {pool.submit(self.one, item, config): item for item in items}
-            for fut in as_completed(futures):
-                yield futures[fut], fut.result()
-
-    def close(self) -> None:
-        self.client.close()
-
-
 # --------------------------------------------------------------------------- driver
 
 def run_eval(records: Sequence[Record], backend: Backend, out_dir: str | Path, config: EvalConfig,
@@ -366,10 +213,12 @@ def run_eval(records: Sequence[Record], backend: Backend, out_dir: str | Path, c
     todo = [i for i in items if i.key not in cache.data]
     errors = 0
     if todo:
+        profiles = (_profiles({i.record.user_id: i.record for i in todo}, backend, out_dir, config)
+                    if config.method == "pag" else None)
         bar = _progress(progress)
         with bar:
             task = bar.add_task("generating", total=len(items), completed=len(items) - len(todo))
-            for item, result in backend.run(todo, config):
+            for item, result in backend.run(todo, config, profiles):
                 rec = cache.put(item, result)
                 errors += rec.get("error") is not None
                 if on_answer is not None:
@@ -377,6 +226,36 @@ def run_eval(records: Sequence[Record], backend: Backend, out_dir: str | Path, c
                 bar.update(task, advance=1, description=f"generating ({errors} errors)" if errors
                            else "generating")
     return [cache.data[i.key] for i in items if i.key in cache.data]
+
+
+def _profiles(records: dict[str, Record], backend: Any, out_dir: str | Path,
+              config: EvalConfig) -> dict[str, str]:
+    """PAG profile summaries per user, cached in `OUT/profiles.jsonl`."""
+    from .pag import profile_messages
+
+    if not hasattr(backend, "summarize"):
+        raise ValueError("this backend cannot write PAG profile summaries; run pag in-process")
+    path = Path(out_dir) / "profiles.jsonl"
+    keys = {u: _hash(u, [list(s) for s in r.sessions], backend.system_id, config.profile_tokens)
+            for u, r in records.items()}
+    have: dict[str, str] = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                rec = json.loads(line)
+                have[rec["key"]] = rec["profile"]
+            except (json.JSONDecodeError, KeyError):
+                continue
+    missing = [u for u in records if keys[u] not in have]
+    if missing:
+        texts = backend.summarize([profile_messages([list(s) for s in records[u].sessions])
+                                   for u in missing], config.profile_tokens)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as f:
+            for u, text in zip(missing, texts):
+                have[keys[u]] = text
+                f.write(json.dumps({"key": keys[u], "user_id": u, "profile": text}) + "\n")
+    return {u: have[keys[u]] for u in records}
 
 
 def _progress(enabled: bool) -> Any:

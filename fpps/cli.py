@@ -178,14 +178,15 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     # The CLI may import both fpps.eval and fpps.steering; fpps.eval imports the Ray-free engine.
     from fpps.eval.judges import make_judge
     from fpps.eval.records import bundled_path, load_records
-    from fpps.eval.runner import EngineBackend, EvalConfig, HttpBackend, evaluate
+    from fpps.eval.backends import EngineBackend, HttpBackend
+    from fpps.eval.runner import EvalConfig, evaluate
 
     data = args.data or str(bundled_path())
     try:
         config = EvalConfig(modes=tuple(m.strip() for m in args.modes.split(",") if m.strip()),
                             strengths=_floats(args.strengths) or (1.0,),
                             gammas=_floats(args.gammas, True), taus=_floats(args.taus, True),
-                            max_tokens=args.max_tokens, top_k=args.top_k)
+                            max_tokens=args.max_tokens, top_k=args.top_k, method=args.method)
         judge = make_judge(args.judge, url=args.judge_url, model=args.judge_model,
                            api_key=args.judge_api_key)
     except ValueError as e:
@@ -200,6 +201,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if args.url:
         if args.model or args.artifact:
             print("error: --url evaluates the server's model; drop --model/--artifact", file=sys.stderr)
+            return 2
+        if args.method != "rag":
+            print("error: --url evaluates the server's RAG personalization; run pag in-process",
+                  file=sys.stderr)
             return 2
         backend: Any = HttpBackend(args.url, api_key=args.api_key, concurrency=args.concurrency)
     else:
@@ -313,6 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int, help="evaluate the first N records only")
     e.add_argument("--max-tokens", type=int, default=32, help="greedy answer length")
     e.add_argument("--top-k", type=int, default=3, help="sessions retrieved for the RAG prompt")
+    e.add_argument("--method", default="rag", choices=["rag", "pag"],
+                   help="personalization: rag (the paper's prompt) or pag (profile summary + one "
+                        "session; in-process only)")
     e.add_argument("--batch-size", type=int, default=8, help="in-process rows per engine batch")
     e.add_argument("--concurrency", type=int, default=8, help="concurrent requests with --url")
     e.add_argument("--threads", type=int, help="torch CPU threads (in-process)")

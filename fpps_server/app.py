@@ -39,7 +39,7 @@ from ray.serve import Application
 from ray.serve.handle import DeploymentHandle
 
 from .engine import EngineOutput, EngineOverloaded, GenerationRequest
-from .errors import ApiError, UnknownModelError, error_body, to_http
+from .errors import ApiError, UnknownModelError, to_http
 from .memory import MemoryStore, USER_ID_PATTERN, sqlite_url
 from .protocol import (ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, Choice,
                        ChunkChoice, DeletedResponse, Delta, FppsDiagnostics, FppsOptions, ModelCard,
@@ -368,8 +368,9 @@ class FppsIngress:
     async def _history(self, body: ChatCompletionRequest) -> tuple[list[list[dict[str, str]]], list[str | None] | None]:
         f = body.fpps or FppsOptions()
         if f.history is not None:
-            sessions = [[m.plain() for m in s] for s in f.history if s]
-            return sessions, f.dates
+            keep = [i for i, s in enumerate(f.history) if s]  # empty sessions carry nothing
+            sessions = [[m.plain() for m in f.history[i]] for i in keep]
+            return sessions, [f.dates[i] for i in keep] if f.dates is not None else None
         if body.user is None:
             return [], None
         stored = await asyncio.to_thread(self.store.list_sessions, body.user)

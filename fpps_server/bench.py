@@ -94,6 +94,29 @@ def _run_hook_library(adapter: Any, artifact: SteeringArtifact, reqs: list[Gener
     return _summary(tokens, time.perf_counter() - t0, lat, reqs)
 
 
+def _batch_invariance(dtype: torch.dtype, n: int, max_tokens: int) -> dict[str, Any]:
+    """How often a request's greedy tokens change when it is co-batched with others."""
+    adapter = load_model(dtype=dtype)
+    artifact = load_artifact(fingerprint=adapter.fingerprint, hidden_size=adapter.hidden_size,
+                             num_layers=adapter.num_layers)
+    engine = SteeredEngine(adapter, artifact, EngineConfig(max_batch_size=n))
+    modes = ["off", "soft", "mixed", "hard"]
+    reqs = _requests(n, max_tokens, [SteeringParams(mode=modes[i % 4]) for i in range(n)])
+    batched = engine.generate(reqs)
+    alone = [engine.generate([r])[0] for r in reqs]
+    engine.shutdown()
+    diverge = []
+    for a, b in zip(alone, batched):
+        first = next((i for i, (x, y) in enumerate(zip(a.token_ids, b.token_ids)) if x != y),
+                     None if len(a.token_ids) == len(b.token_ids) else min(len(a.token_ids), len(b.token_ids)))
+        diverge.append(first)
+    flips = [d for d in diverge if d is not None]
+    compared = sum(len(a.token_ids) for a in alone)
+    return {"dtype": str(dtype).replace("torch.", ""), "requests": n, "requests_differing": len(flips),
+            "first_divergence_positions": flips, "tokens_compared": compared,
+            "flip_rate_per_token": round(len(flips) / max(1, compared), 5)}
+
+
 def run_engine_bench(out_dir: Path | None = None, *, quick: bool = False, n: int = 16,
                      max_tokens: int = 32) -> dict[str, Any]:
     """Run every scenario once on the default model and shipped artifact; write
@@ -119,6 +142,7 @@ def run_engine_bench(out_dir: Path | None = None, *, quick: bool = False, n: int
     results["hook_library"] = _run_hook_library(adapter, artifact, _requests(n, max_tokens, scenarios["distinct_strengths"]))
     engine.shutdown()
     tps = {k: v["tokens_per_s"] for k, v in results.items()}
+    invariance = [_batch_invariance(dt, min(n, 8), max_tokens) for dt in (torch.float32, torch.bfloat16)]
     report = {
         "scenarios": results,
         "ratios": {
@@ -127,6 +151,7 @@ def run_engine_bench(out_dir: Path | None = None, *, quick: bool = False, n: int
             "distinct_vs_shared_strengths": round(tps["distinct_strengths"] / tps["shared_strength"], 3),
             "engine_vs_hook_library": round(tps["distinct_strengths"] / tps["hook_library"], 3),
         },
+        "batch_invariance": invariance,
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__,
                     "threads": torch.get_num_threads(), "device": str(adapter.device),
                     "load_avg_1m": os.getloadavg()[0], "model": adapter.name, "requests": n,

@@ -102,17 +102,20 @@ def _find_norm(model: nn.Module) -> nn.Module:
 def model_fingerprint(model: nn.Module) -> str:
     """A stable id of architecture, sizes, config and weights, for artifacts to check against.
 
-    Weights are hashed as fp32 bytes in `named_parameters` order, so the fingerprint does not
-    depend on where the model was loaded from. Format: `<model_type>-<d>x<N>-<sha256[:16]>`.
+    Weights are hashed after rounding to bf16, in `named_parameters` order, so the fingerprint
+    depends neither on where the model was loaded from nor on the dtype it was loaded in (fp32,
+    bf16): an artifact fitted in fp32 serves the bf16 model too. Format:
+    `<model_type>-<d>x<N>-<sha256[:16]>`.
     """
     cfg = model.config
     h = hashlib.sha256()
-    h.update(json.dumps(cfg.to_diff_dict() if hasattr(cfg, "to_diff_dict") else {}, sort_keys=True,
-                        default=str).encode())
+    config = {k: v for k, v in (cfg.to_diff_dict() if hasattr(cfg, "to_diff_dict") else {}).items()
+              if k not in ("dtype", "torch_dtype", "transformers_version", "_name_or_path")}
+    h.update(json.dumps(config, sort_keys=True, default=str).encode())
     with torch.no_grad():
         for name, p in model.named_parameters():
             h.update(name.encode())
-            h.update(p.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
+            h.update(p.detach().to("cpu", torch.bfloat16).contiguous().view(torch.int16).numpy().tobytes())
     _, blocks = find_blocks(model)
     return f"{cfg.model_type}-{cfg.hidden_size}x{len(blocks)}-{h.hexdigest()[:16]}"
 

@@ -84,6 +84,11 @@ class CalibrationConfig:
     plateau_tol: float = 0.5
     """Overall points below the best that still count as the plateau tau is centred in."""
     method: str = "rag"
+    probe_labels: Literal["groups", "kinds", "auto"] = "auto"
+    """Probe training set. `groups` (D7): degraded = 1, beneficial = 0. `kinds`: the groups plus
+    every other factual question (1) and personalized question (0), a query-type router that
+    generalizes when the groups are tiny. `auto`: `groups` if both have >= `min_group` members."""
+    min_group: int = 8
     search_grid: bool = True
     """False skips pass B (steered decoding) and keeps the paper's default gamma/tau."""
 
@@ -459,13 +464,22 @@ def calibrate(examples: Sequence[CalibrationExample], out_dir: str | Path, *,
     log(f"layer selection: L = {L} (score {float(sel.scores[L]):.5f})")
 
     # Stage 2: probe on the last prompt token at L; held-out accuracy at every layer.
+    labels = cfg.probe_labels
+    if labels == "auto":
+        labels = "groups" if min(len(deg), len(ben)) >= cfg.min_group else "kinds"
     group = deg + ben
-    y = [1] * len(deg) + [0] * len(ben)
+    if labels == "kinds":  # tiny groups: widen to every question of each kind (logged, recorded)
+        rest = [q for q in qs if q.group is None]
+        group = deg + [q for q in rest if q.example.kind == "factual"] + ben + \
+            [q for q in rest if q.example.kind == "personalized"]
+    y = [1 if q.example.kind == "factual" else 0 for q in group]
+    log(f"probe labels: {labels} ({sum(y)} positive, {len(y) - sum(y)} negative)")
     feats = torch.stack([q.feature for q in group])  # [n, N, d]
     acc = [cross_val_accuracy(feats[:, layer], y, folds=cfg.probe_folds, seed=cfg.split_seed)
            for layer in _track(range(adapter.num_layers), "probe accuracy by layer")]
     probe = fit_probe(feats[:, L], y)
     w, b = probe.export()
+    b = float(torch.tensor(b, dtype=torch.float32))  # what the artifact stores, so p_hat matches
     p_hat = [float(torch.sigmoid(q.feature[L] @ w + b)) for q in qs]
     log(f"probe at L={L}: held-out acc {acc[L]:.3f}")
 
@@ -514,7 +528,8 @@ def calibrate(examples: Sequence[CalibrationExample], out_dir: str | Path, *,
                    "beneficial_ids": [q.example.user_id for q in ben],
                    "prompt_tokens": {q.example.user_id + ":" + q.example.kind: len(enc[q.key][0])
                                      for q in deg + ben}},
-        "probe": {"C": 1.0, "max_iter": 1000, "standardize": True, "heldout_accuracy_by_layer":
+        "probe": {"C": 1.0, "max_iter": 1000, "standardize": True, "labels": labels,
+                  "n_positive": sum(y), "n_negative": len(y) - sum(y), "heldout_accuracy_by_layer":
                   [round(a, 4) for a in acc], "heldout_accuracy": acc[L],
                   "train_accuracy": float(probe.score(feats[:, L].double().numpy(), y)),
                   "p_hat_train": _p_summary(p_hat, kinds)},

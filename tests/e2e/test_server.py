@@ -3,6 +3,7 @@ the official `openai` client and raw HTTP. One server start per module (see conf
 
 import concurrent.futures as cf
 import json
+import time
 
 import openai
 import pytest
@@ -103,6 +104,17 @@ def test_raw_sse_stream_ends_with_done_and_diagnostics(http):
     assert events[-1]["fpps"]["sessions"] == 2
 
 
+def test_client_disconnect_cancels_the_stream(http, fpps_server):
+    with http.stream("POST", "/v1/chat/completions", json={
+            "messages": Q_FACT, "max_tokens": 400, "stream": True}) as r:
+        lines = r.iter_lines()
+        assert next(lines).startswith("data: ")
+    deadline = time.monotonic() + 30
+    while http.get("/ready").json()["load"]["running"] and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert http.get("/ready").json()["load"] == {"running": 0, "waiting": 0, "twins": 0}
+
+
 def test_memory_round_trip_and_personalization(http):
     user = "alice.e2e@example"
     ids = []
@@ -159,6 +171,8 @@ def test_prompt_longer_than_context_is_400_naming_the_limit(http):
     long_q = [{"role": "user", "content": "word " * (ctx + 50)}]
     e = _err(chat(http, messages=long_q), 400, "messages")
     assert str(ctx) in e["message"]
+    # A stream that cannot start is a plain HTTP error, not a 200 with an error event.
+    _err(chat(http, messages=long_q, stream=True), 400, "messages")
     near = [{"role": "user", "content": "word " * (ctx - 200)}]
     e = _err(chat(http, messages=near, max_tokens=4096), 400, "max_tokens")
     assert str(ctx) in e["message"]

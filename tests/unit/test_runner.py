@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from fpps.eval.records import validate_record
-from fpps.eval.runner import (AnswerCache, Condition, EvalConfig, HttpBackend, evaluate, plan,
-                              prompts, run_eval)
+from fpps.eval.backends import HttpBackend
+from fpps.eval.runner import AnswerCache, Condition, EvalConfig, evaluate, plan, prompts, run_eval
 from fpps.steering import RagPersonalizer, history_free_messages
 
 
@@ -54,10 +54,15 @@ class _FakeBackend:
     info = {"backend": "fake", "model": "m", "artifact_id": None}
 
     def __init__(self, fail=()):
-        self.calls, self.fail = [], set(fail)
+        self.calls, self.fail, self.summaries, self.prompts = [], set(fail), [], []
 
-    def run(self, items, config):
+    def summarize(self, prompts, max_tokens):
+        self.summaries += prompts
+        return [f"Profile {i}: likes Paris." for i in range(len(prompts))]
+
+    def run(self, items, config, profiles=None):
         for item in items:
+            self.prompts.append(prompts(item, config, profiles))
             self.calls.append(item)
             if item.user_id in self.fail:
                 yield item, {"text": "", "error": "boom"}
@@ -123,3 +128,24 @@ def test_http_backend_request_shape():
     assert b["fpps"]["dates"] == ["2024/05/01", "2024/05/02"] and b["fpps"]["current_date"] == "2024/06/01"
     assert b["fpps"]["history"][0][0] == {"role": "user", "content": "My dog is Rex2."}  # no extra keys
     assert b["temperature"] == 0.0
+
+
+def test_pag_profiles_and_prompts(tmp_path):
+    cfg = EvalConfig(modes=("off", "mixed"), method="pag", profile_tokens=16)
+    recs = [_record(0), _record(1)]
+    b = _FakeBackend()
+    run_eval(recs, b, tmp_path, cfg, progress=False)
+    assert len(b.summaries) == 2  # one profile per user
+    assert "My dog is Rex0." in b.summaries[0][0]["content"] and "Nice." not in b.summaries[0][0]["content"]
+    msgs, twin = next(p for item, p in zip(b.calls, b.prompts) if item.history and item.user_id == "u1")
+    assert "User Profile:\nProfile 1: likes Paris." in msgs[0]["content"]
+    assert msgs[0]["content"].count("### Session") == 1  # one retrieved session
+    assert "Current Date" not in msgs[0]["content"]  # only RAG carries the date
+    assert twin == history_free_messages(b.calls[0].qa.question)
+    b2 = _FakeBackend()
+    keys_rag = {i.key for i in plan(recs, EvalConfig(modes=("off", "mixed")), "fake")}
+    assert not keys_rag & {i.key for i in plan(recs, cfg, "fake")}  # method is part of the key
+    run_eval(recs + [_record(2)], b2, tmp_path, cfg, progress=False)
+    assert len(b2.summaries) == 1  # cached profiles reused, only the new user summarized
+    with pytest.raises(ValueError, match="method"):
+        EvalConfig(method="dpl")
