@@ -23,8 +23,12 @@ install: $(BIN)/.installed
 prepare: install
 	$(BIN)/fpps prepare
 
-# Until the HTTP server lands (issue 7) the main job is a steered chat demo on the default model.
+# The main job: the OpenAI-compatible steering server on the embedded default model.
 serve: prepare
+	$(BIN)/fpps serve --host 127.0.0.1 --port 8000
+
+# The steered chat demo without a server.
+chat: prepare
 	$(BIN)/fpps chat --history examples/sydney-history.json --mode mixed --compare \
 	  "What is the capital of Australia?"
 

@@ -36,6 +36,7 @@ from typing import Any, AsyncIterator, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 from ray.serve import Application
+from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle
 
 from .engine import EngineOutput, EngineOverloaded, GenerationRequest
@@ -439,6 +440,8 @@ class FppsIngress:
         except asyncio.CancelledError:  # the client went away
             response.cancel()
             raise
+        except BackPressureError as e:  # Serve's handle queue is full: same answer as the engine's
+            raise EngineOverloaded(str(e)) from None
         if isinstance(result, dict):
             self._raise_remote(result)
         outs: list[EngineOutput] = result
@@ -465,6 +468,9 @@ class FppsIngress:
 
         try:
             first = await next_item()
+        except BackPressureError as e:
+            gen.cancel()
+            raise EngineOverloaded(str(e)) from None
         except BaseException:
             gen.cancel()
             raise
