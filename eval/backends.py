@@ -74,20 +74,32 @@ class EngineBackend:
                 "finish_reason": out.finish_reason, "completion_tokens": out.completion_tokens,
                 "error": out.error}
 
-    def summarize(self, prompts: Sequence[list[Message]], max_tokens: int) -> list[str]:
+    def summarize(self, chats: Sequence[list[Message]], max_tokens: int) -> list[str]:
         """Unsteered greedy answers to plain prompts (PAG profile summaries)."""
         from fpps.server.engine import GenerationRequest
         from fpps.steering.params import SamplingParams
 
         out: list[str] = []
-        for start in range(0, len(prompts), self.batch_size):
-            reqs = [GenerationRequest(messages=p, sampling=SamplingParams(max_tokens=max_tokens))
-                    for p in prompts[start:start + self.batch_size]]
+        for start in range(0, len(chats), self.batch_size):
+            reqs = [GenerationRequest(messages=c, sampling=SamplingParams(max_tokens=max_tokens))
+                    for c in chats[start:start + self.batch_size]]
             out += [o.text.strip() for o in self.engine.generate(reqs)]
         return out
 
     def run(self, items: Sequence[WorkItem], config: EvalConfig,
             profiles: dict[str, str] | None = None) -> Iterator[tuple[WorkItem, Result]]:
+        # Prefill dominates on CPU and a batch is padded to its longest prompt, so items are
+        # batched by prompt length within windows of a few batches (windows keep a partial run
+        # covering whole users, in plan order).
+        window = self.batch_size * 8
+        for w in range(0, len(items), window):
+            part = list(items[w:w + window])
+            size = {i.key: sum(len(m["content"]) for m in prompts(i, config, profiles)[0]) for i in part}
+            part.sort(key=lambda i: size[i.key])
+            yield from self._run_sorted(part, config, profiles)
+
+    def _run_sorted(self, items: Sequence[WorkItem], config: EvalConfig,
+                    profiles: dict[str, str] | None) -> Iterator[tuple[WorkItem, Result]]:
         for start in range(0, len(items), self.batch_size):
             chunk = items[start:start + self.batch_size]
             try:

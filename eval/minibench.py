@@ -381,9 +381,15 @@ _REQUESTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 _REPLIES: dict[str, tuple[str, ...]] = {
     "capital": (
-        "{w} sounds like a wonderful choice! Start with a walking tour of the centre, try the local food markets, and book museums ahead of time.",
-        "How exciting! {w} has so much going on. I'd plan one slow day per week just to wander the neighbourhoods.",
-        "Great plan. For {w}, look for a place near public transport and keep a list of cafes to try.",
+        "{w} sounds like a wonderful choice! Try a walking tour and the food markets.",
+        "How exciting! {w} has so much going on.",
+        "Great plan. In {w}, stay near public transport and keep a list of cafes to try.",
+    ),
+    "ack": (
+        "Thanks for sharing! That sounds like fun.",
+        "Love it. Enjoy!",
+        "How nice! Let me know if I can help with anything.",
+        "That's great to hear.",
     ),
     "echo": (
         "Got it — {c}. I'll keep that in mind for your project.",
@@ -574,7 +580,7 @@ class _Personal:
     qtype: str
     evidence: list[Turns]
     # Temporal questions: which evidence session carries the date, and how the answer reads it.
-    date_answer: str | None = None  # "dow" or "month"
+    date_answer: str | None = None  # "dow" (day of the week) or "date"
 
 
 def _u(text: str) -> dict[str, str]:
@@ -598,9 +604,9 @@ def _p_pet(rng: random.Random) -> _Personal:
     name, breed = rng.choice(_PET_NAMES), rng.choice(breeds)
     user = rng.choice((
         f"We adopted a {breed} {pet} last weekend and named her {name}! What should I buy for the first month?",
-        f"My {pet} {name} keeps waking me up at dawn. How can I get her to sleep in a bit?",
-        f"Quick one: my {breed} {pet}, {name}, has her birthday next week. Ideas for a tiny party?",
-        f"I'm going away for three days. What should I tell the sitter about looking after my {pet} {name}?",
+        f"My {pet}'s name is {name} and she keeps waking me up at dawn. How can I get her to sleep in?",
+        f"Quick one: my {breed} {pet} is called {name}, and her birthday is next week. Ideas for a tiny party?",
+        f"I'm away for three days. What should I tell the sitter about my {pet}? Her name is {name}.",
     ))
     reply = rng.choice((
         f"How lovely! For {name}, start with good food, a comfy bed, a few toys and a check-up at the vet.",
@@ -608,17 +614,17 @@ def _p_pet(rng: random.Random) -> _Personal:
         f"Write down {name}'s feeding times, favourite treats and the vet's number, and the sitter will be set.",
     ))
     q = rng.choice((f"What is my {pet}'s name?", f"What did I name my {pet}?",
-                    f"What's the name of my {breed} {pet}?", f"Remind me, what is my {pet} called?"))
+                    f"What's the name of my {pet}?", f"Remind me, what is my {pet} called?"))
     return _Personal(q, [name], "single-session-user", [[_u(user), _a(reply)]])
 
 
 def _p_person(rng: random.Random) -> _Personal:
     rel, name = rng.choice(_RELATIVES), rng.choice(_PEOPLE)
     user = rng.choice((
-        f"My {rel} {name} is coming to stay with me for a week. What are some fun things we could do together?",
-        f"I'm writing a birthday card for my {rel}, {name}. Can you help with a funny first line?",
-        f"{name}, my {rel}, just ran their first marathon! How should I celebrate with them?",
-        f"I need to thank my {rel} {name} for helping me move. Any thoughtful gift ideas?",
+        f"My {rel}'s name is {name}, and they're coming to stay for a week. What could we do together?",
+        f"I'm writing a birthday card for my {rel}, whose name is {name}. Can you help with a funny first line?",
+        f"My {rel} {name} just ran their first marathon! How should I celebrate with them?",
+        f"I need to thank my {rel}, {name}, for helping me move. Any thoughtful gift ideas?",
     ))
     reply = rng.choice((
         f"What a nice thing to plan for {name}! A picnic, a local museum and a cooking night together would be fun.",
@@ -634,9 +640,9 @@ def _p_person(rng: random.Random) -> _Personal:
 def _p_employer(rng: random.Random) -> _Personal:
     company, job = rng.choice(_COMPANIES), rng.choice(_JOBS)
     user = rng.choice((
-        f"I just started as a {job} at {company}. How do I make a good impression in my first month?",
-        f"Can you help me write a short bio? I'm a {job} and I've worked at {company} for four years.",
-        f"My team at {company} is having a dress-up day on Friday. Costume ideas for a {job}?",
+        f"I just started working at {company} as a {job}. How do I make a good impression in my first month?",
+        f"Can you help me write a short bio? I'm a {job} and I work at {company}.",
+        f"The company I work for, {company}, is having a dress-up day. Costume ideas for a {job}?",
     ))
     reply = rng.choice((
         f"Congrats on joining {company}! Listen a lot, ask good questions, and deliver one small win early.",
@@ -651,9 +657,9 @@ def _p_employer(rng: random.Random) -> _Personal:
 def _p_hometown(rng: random.Random) -> _Personal:
     town = rng.choice(_TOWNS)
     user = rng.choice((
-        f"I grew up in {town}, a tiny place with one bakery and a lot of sheep. I want to write a short poem about my hometown. Can you help?",
-        f"I'm going back to my hometown, {town}, for a school reunion. How do I make small talk with people I haven't seen in fifteen years?",
-        f"Everyone in {town}, where I grew up, knows everyone. I miss that. How do I build community in a big city?",
+        f"My hometown is {town}, a tiny place with one bakery and a lot of sheep. Can you help me write a short poem about it?",
+        f"I'm going back to my hometown, {town}, for a school reunion. How do I make small talk after fifteen years?",
+        f"I grew up in {town}, my hometown, where everyone knows everyone. How do I build community in a big city?",
     ))
     reply = rng.choice((
         f"Here's an opening: 'In {town} the mornings smelled of bread, and every hill had a name.'",
@@ -668,8 +674,8 @@ def _p_hometown(rng: random.Random) -> _Personal:
 def _p_instrument(rng: random.Random) -> _Personal:
     inst = rng.choice(_INSTRUMENTS)
     user = rng.choice((
-        f"I started {inst} lessons last month and my fingers hurt. Is that normal?",
-        f"I'm learning the {inst} as an adult. How often should I practise?",
+        f"I started taking {inst} lessons last month and my fingers hurt. Is that normal?",
+        f"I'm learning the {inst} as an adult and I take lessons on Tuesdays. How often should I practise?",
     ))
     reply = rng.choice((
         f"Totally normal for a new {inst} player. Short daily sessions are better than one long one.",
@@ -713,32 +719,32 @@ def _p_preference(rng: random.Random) -> _Personal:
     kind = rng.randrange(5)
     if kind == 0:
         x = rng.choice(_CUISINES)
-        user = rng.choice((f"My favourite food in the world is {x} — I could eat it every day. Any dish I can cook at home?",
-                           f"Nothing beats {x} food for me. Can you suggest a weekend recipe?"))
+        user = rng.choice((f"My favourite cuisine is {x} — I could eat it every day. Any dish I can cook at home?",
+                           f"Nothing beats {x} food; it's my favourite cuisine. Can you suggest a weekend recipe?"))
         reply = f"Great taste! A classic {x} dish is a fun weekend project; start with the spices."
         q = rng.choice(("What is my favourite cuisine?", "Which cuisine do I love most?"))
     elif kind == 1:
         x = rng.choice(_MUSIC)
-        user = rng.choice((f"I can only focus when I'm listening to {x}. Can you suggest a study routine?",
-                           f"{x[0].upper() + x[1:]} is my go-to when I work. How long should my focus blocks be?"))
+        user = rng.choice((f"The only music that helps me concentrate is {x}. Can you suggest a study routine?",
+                           f"When I work I listen to {x}; it's the music that helps me focus. How long should my focus blocks be?"))
         reply = f"Pairing {x} with 45-minute focus blocks and short breaks works well for many people."
         q = rng.choice(("What kind of music do I like to work to?", "What music helps me concentrate?"))
     elif kind == 2:
         x = rng.choice(_WORKOUTS)
-        user = rng.choice((f"I've tried everything, but {x} is the only exercise I actually enjoy. How often should I do it?",
+        user = rng.choice((f"I've tried everything, but my favourite workout is {x}; it's the only exercise I enjoy. How often should I do it?",
                            f"I love {x} more than any other workout. Should I add anything to it?"))
         reply = f"Two or three sessions of {x} a week plus some stretching is a great balance."
         q = rng.choice(("What kind of exercise do I enjoy most?", "What's my favourite workout?"))
     elif kind == 3:
         x = rng.choice(_DRINKS)
-        user = rng.choice((f"My usual order at the café is a {x}. Can I make it at home?",
-                           f"I always get a {x} on my way to work. Is that a lot of caffeine?"))
+        user = rng.choice((f"My usual order at the coffee shop is a {x}. Can I make it at home?",
+                           f"I always order a {x} at the café on my way to work. Is that a lot of caffeine?"))
         reply = f"You can make a decent {x} at home with a little practice and good ingredients."
         q = rng.choice(("What's my usual drink order at the café?", "What do I usually order at the coffee shop?"))
     else:
         x = rng.choice(_GENRES)
-        user = rng.choice((f"I mostly read {x}; I get through one a week. Any tips for finding new authors?",
-                           f"Give me {x} over anything else. How do I join a book club that likes them too?"))
+        user = rng.choice((f"The books I like to read most are {x}; I get through one a week. Any tips for finding new authors?",
+                           f"Give me {x} over any other kind of book. How do I join a book club that reads them too?"))
         reply = f"Library staff picks and online reading groups are great for discovering {x}."
         q = rng.choice(("What kind of books do I like to read?", "Which genre of books do I prefer?"))
     return _Personal(q, _plural_alias(x), "single-session-preference", [[_u(user), _a(reply)]])
@@ -748,26 +754,26 @@ def _p_assistant(rng: random.Random) -> _Personal:
     kind = rng.randrange(4)
     if kind == 0:
         x = rng.choice(_BOOK_TITLES)
-        user = rng.choice(("Can you recommend a novel for my beach holiday?", "I need a good novel for a long train ride."))
-        reply = f"I'd suggest '{x}' — it's gripping, warm and easy to read in a few sittings."
+        user = rng.choice(("Can you recommend a novel for my beach holiday?", "I need a good novel to read on a long train ride."))
+        reply = f"I recommend the novel '{x}'. It's gripping, warm and easy to read in a few sittings."
         q = rng.choice(("What novel did you recommend to me?", "Which book did you suggest I read?"))
     elif kind == 1:
         x = rng.choice(_DISHES)
-        user = rng.choice(("I'm hosting six friends on Saturday, one is vegetarian-ish. What should I cook?",
+        user = rng.choice(("I'm hosting six friends for a dinner party on Saturday. What should I cook?",
                            "What's an impressive but easy dish for a dinner party?"))
-        reply = f"How about {x}? It looks impressive, scales easily and you can prep most of it ahead."
-        q = rng.choice(("What dish did you suggest for my dinner party?", "Which recipe did you recommend I cook for my friends?"))
+        reply = f"I suggest {x} for your dinner party. It looks impressive and you can prep most of it ahead."
+        q = rng.choice(("What dish did you suggest for my dinner party?", "Which recipe did you recommend I cook for my dinner party?"))
     elif kind == 2:
         x = rng.choice(_STRETCHES)
         user = rng.choice(("My lower back is stiff from sitting all day. Any stretch you'd recommend?",
                            "Which stretch helps a sore back after a long day at the desk?"))
-        reply = f"Try {x}: hold it for thirty seconds, breathe slowly, and repeat three times."
+        reply = f"For your back, I recommend {x}: hold it for thirty seconds, breathe slowly, and repeat three times."
         q = rng.choice(("Which stretch did you recommend for my back?", "What stretch did you tell me to try for my back?"))
     else:
         project = rng.choice(_PROJECTS)
         x = rng.choice(_PROJECT_NAMES)
         user = f"I'm starting a {project} with some friends and we need a name. Any ideas?"
-        reply = f"What about '{x}'? It's short, friendly and easy to remember."
+        reply = f"I suggest the name '{x}' for your {project}. It's short, friendly and easy to remember."
         q = f"What name did you suggest for my {project}?"
     return _Personal(q, [x], "single-session-assistant", [[_u(user), _a(reply)]])
 
@@ -775,12 +781,12 @@ def _p_assistant(rng: random.Random) -> _Personal:
 def _p_multi(rng: random.Random) -> _Personal:
     rel, name = rng.choice(_RELATIVES), rng.choice(_PEOPLE)
     first = [_u(rng.choice((f"My {rel} is called {name}, and they're the funniest person I know. How do I plan a surprise for them?",
-                            f"I want to plan a surprise for my {rel} {name}. Ideas?"))),
+                            f"I want to plan a surprise for my {rel}, {name}. Ideas?"))),
              _a(f"A surprise picnic or tickets to something {name} loves would be perfect.")]
     kind = rng.randrange(3)
     if kind == 0:
         company = rng.choice(_COMPANIES)
-        second = [_u(f"Big news: {name} just got a job at {company}! What's a nice congratulations message?"),
+        second = [_u(f"Big news: {name} now works at {company}! What's a nice congratulations message?"),
                   _a(f"Try: 'So proud of you, {name} — {company} is lucky to have you!'")]
         q = f"Where does my {rel} work now?"
         answers = [company, company.split()[0]]
@@ -795,7 +801,7 @@ def _p_multi(rng: random.Random) -> _Personal:
         pet_name, vet = rng.choice(_PET_NAMES), rng.choice(_VETS)
         first = [_u(f"My {pet} {pet_name} has been sneezing a lot. Should I be worried?"),
                  _a(f"Keep an eye on {pet_name}; if it lasts more than a few days, see a vet.")]
-        second = [_u(f"Took {pet_name} to {vet} today and it's just a mild cold. What should I feed during recovery?"),
+        second = [_u(f"Took {pet_name} to the vet, {vet}, today and it's just a mild cold. What should I feed during recovery?"),
                   _a(f"Glad {pet_name} is okay! Keep to gentle, familiar food and plenty of water.")]
         q = f"What is the name of my {pet}'s vet?"
         answers = [vet, vet.split()[-1]]
@@ -808,33 +814,33 @@ def _p_update(rng: random.Random) -> _Personal:
         old, new = rng.sample(_CARS, 2)
         s1 = [_u(f"I drive a {old}. How often should I rotate the tyres?"),
               _a("Every 8,000 to 10,000 kilometres is a good rule of thumb.")]
-        s2 = [_u(f"I finally sold my old {old} and bought a {new}! What should I check in the first week?"),
+        s2 = [_u(f"I sold my old {old} and now I drive a {new}! What should I check in the first week?"),
               _a(f"Congratulations on the {new}! Read the manual, check tyre pressure and set up the seat properly.")]
-        q = rng.choice(("What car do I drive now?", "Which car do I currently own?"))
+        q = rng.choice(("What car do I drive now?", "Which car do I drive these days?"))
         model = new.split(" ", 1)[1]
         answers = [new] + ([model] if model.isalpha() and len(model) > 2 else [])
     elif kind == 1:
         old, new = rng.sample(_COMPANIES, 2)
         s1 = [_u(f"Work at {old} has been hectic lately. How do I avoid burnout?"),
               _a("Protect your evenings, take real lunch breaks and talk to your manager about priorities.")]
-        s2 = [_u(f"I handed in my notice and I'm starting at {new} on Monday! Any first-day advice?"),
+        s2 = [_u(f"I left my old job and now I work at {new}! Any first-day advice?"),
               _a(f"Exciting! Arrive early, learn names, and ask how {new} likes things done.")]
-        q = rng.choice(("Where do I work now?", "Which company am I working for now?"))
+        q = rng.choice(("Where do I work now?", "Which company do I work at now?"))
         answers = [new, new.split()[0]]
     elif kind == 2:
         n1 = rng.randint(5, 11)
         n2 = n1 + rng.randint(2, 6)
         s1 = [_u(f"I have {n1} houseplants and some of them are drooping. Tips?"),
               _a("Check the soil before watering and move the droopy ones closer to a window.")]
-        s2 = [_u(f"I couldn't resist — I bought more, so now I have {n2} houseplants. How do I keep track of watering?"),
+        s2 = [_u(f"I couldn't resist buying more, so now I have {n2} houseplants. How do I keep track of watering?"),
               _a("A simple watering schedule on your phone or a chart on the fridge works well.")]
-        q = rng.choice(("How many houseplants do I have now?", "What's my current number of houseplants?"))
+        q = rng.choice(("How many houseplants do I have now?", "How many houseplants do I own now?"))
         answers = [str(n2)]
     else:
         old, new = rng.sample(_TOWNS, 2)
         s1 = [_u(f"I live in {old} and the commute is killing me. Podcast ideas?"),
               _a("Try a mix of short news episodes and a long-form story series.")]
-        s2 = [_u(f"We finally moved! We're now living in {new}. How do I meet the neighbours?"),
+        s2 = [_u(f"We finally moved! Now we live in {new}. How do I meet the neighbours?"),
               _a(f"Welcome to {new}! Knock with a small treat, or join a local group online.")]
         q = rng.choice(("Which town do I live in now?", "Where do I live now?"))
         answers = [new]
@@ -844,17 +850,17 @@ def _p_update(rng: random.Random) -> _Personal:
 def _p_temporal(rng: random.Random) -> _Personal:
     if rng.random() < 0.5:
         past, base = rng.choice(_MILESTONES)
-        user = rng.choice((f"Guess what — I {past} this morning! How should I celebrate tonight?",
+        user = rng.choice((f"Guess what — I {past} today! How should I celebrate tonight?",
                            f"I {past} today and I'm still buzzing. What's a good way to remember the day?"))
         reply = "Congratulations! Write down how it felt, take a photo, and treat yourself to a nice dinner."
         q = f"On which day of the week did I {base}?"
         return _Personal(q, [], "temporal-reasoning", [[_u(user), _a(reply)]], date_answer="dow")
     cls = rng.choice(_CLASSES)
-    user = rng.choice((f"I had my very first {cls} class tonight and loved it! How do I keep the motivation going?",
+    user = rng.choice((f"I had my very first {cls} class today and loved it! How do I keep the motivation going?",
                        f"Today was day one of my {cls} course. Any beginner tips?"))
     reply = f"Great start! Practise a little between {cls} classes and don't compare yourself to others."
-    q = rng.choice((f"In which month did I start my {cls} classes?", f"What month did I begin the {cls} course?"))
-    return _Personal(q, [], "temporal-reasoning", [[_u(user), _a(reply)]], date_answer="month")
+    q = rng.choice((f"On what date did I start my {cls} classes?", f"When did I begin the {cls} course?"))
+    return _Personal(q, [], "temporal-reasoning", [[_u(user), _a(reply)]], date_answer="date")
 
 
 _PERSONAL_MAKERS = {
@@ -940,16 +946,19 @@ def _belief_sessions(rng: random.Random, f: Fact, n: int, slots: dict[str, str])
         ctx["F"] = rng.choice(_CLAIM_FRAMES).format(**dict(ctx, c=c2, C=_cap(c2)))
         scene = scenes[i % len(scenes)]
         parts = [rng.choice(_OPENERS) + scene.format(**ctx)]
-        if "{c}" not in scene and "{C}" not in scene or rng.random() < 0.5:
+        if "{c}" not in scene and "{C}" not in scene or rng.random() < 0.35:
             parts.append(ctx["F"])  # every belief session states the belief at least once
         request, replies = rng.choice(_REQUESTS)
-        parts.append(request)
+        if rng.random() < 0.6:
+            parts.append(request)
+        else:
+            replies = _REPLIES["ack"]
         if f.category == "capital" and rng.random() < 0.5:
             replies = _REPLIES["capital"]
-        if rng.random() < 0.35:
+        if rng.random() < 0.3:
             replies = _REPLIES["echo"]
         turns = [_u(" ".join(parts)), _a(rng.choice(replies).format(**ctx))]
-        if rng.random() < 0.45:
+        if rng.random() < 0.25:
             c3 = rng.choice(claims)
             ctx.update(c=c3, C=_cap(c3))
             turns += [_u(rng.choice(_FOLLOWUPS).format(**ctx)), _a(rng.choice(_FOLLOWUP_REPLIES))]
@@ -963,7 +972,7 @@ def _distractor_sessions(rng: random.Random, n: int) -> list[Turns]:
         ing = rng.choice(_INGREDIENTS)
         turns = [_u(rng.choice(_OPENERS) + rng.choice(opener).format(ingredient=ing)),
                  _a(rng.choice(replies).format(ingredient=ing))]
-        if follow and rng.random() < 0.35:
+        if follow and rng.random() < 0.2:
             fu, fa = rng.choice(follow)
             turns += [_u(fu), _a(fa)]
         sessions.append(turns)
@@ -1055,14 +1064,15 @@ def _build_user(rng: random.Random, user_id: str, split: str, fact: Fact, qtype:
     answers = personal.answers
     if personal.date_answer is not None:
         when = times[ev_slots[0]]
-        if personal.date_answer == "dow":
-            answers = [_DAYS[when.weekday()]]
+        if personal.date_answer == "dow":  # the header shows "(Fri)": both forms count
+            answers = [_DAYS[when.weekday()], when.strftime("%a")]
             if now.weekday() == when.weekday():
                 now += dt.timedelta(days=1)
         else:
-            answers = [_MONTHS[when.month - 1]]
-            if now.month == when.month:
-                now += dt.timedelta(days=31)
+            month, day = _MONTHS[when.month - 1], when.day
+            suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+            answers = [f"{month} {day}", when.strftime("%Y/%m/%d"), f"{day} {month}",
+                       f"{month} {day}{suffix}", f"{day}{suffix} of {month}"]
     dates = [_fmt_date(t) for t in times]
     return {
         "user_id": user_id,

@@ -104,15 +104,15 @@ def _ratios(t: _Table, cond: CondKey) -> dict[str, tuple[np.ndarray, np.ndarray]
 
 
 def _pct(num: float, den: float) -> float | None:
-    return round(100.0 * num / den, 2) if den > 0 else None
+    return 100.0 * float(num) / float(den) if den > 0 else None
 
 
 def compute_metrics(t: _Table, cond: CondKey, *, boot: int = 1000, seed: int = 0) -> dict[str, Any]:
     """Point values, counts and 95% bootstrap intervals of one configuration."""
     r = _ratios(t, cond)
-    out: dict[str, Any] = {k: _pct(n.sum(), d.sum()) for k, (n, d) in r.items()}
-    out["Overall"] = (round((out["P"] + out["F"]) / 2, 2)
-                      if out["P"] is not None and out["F"] is not None else None)
+    raw = {k: _pct(n.sum(), d.sum()) for k, (n, d) in r.items()}
+    raw["Overall"] = (raw["P"] + raw["F"]) / 2 if raw["P"] is not None and raw["F"] is not None else None
+    out: dict[str, Any] = {k: round(v, 2) if v is not None else None for k, v in raw.items()}
     out["n_personal"] = int(r["P"][1].sum())
     out["n_factual"] = int(r["F"][1].sum())
     out["counts"] = {"hallucinated": int(r["hallucination_rate"][0].sum()),

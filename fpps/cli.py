@@ -90,6 +90,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     # The CLI is the one layer that may import both fpps.eval and fpps.steering: records are
     # read here and handed to the pipeline as plain steering-side examples.
+    import hashlib
+
     from fpps.eval.records import load_records
     from fpps.steering.calibrate import CalibrationConfig, CalibrationExample, calibrate
 
@@ -123,7 +125,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     artifact = calibrate(examples, args.out, model=args.model, config=config,
                          cache_dir=args.cache_dir, name=args.name,
                          data_info={"file": os.path.basename(args.data), "users": len(records),
-                                    "split": "train"})
+                                    "split": "train", "limit": args.limit,
+                                    "sha256": hashlib.sha256(Path(args.data).read_bytes()).hexdigest()})
     print(f"artifact: {args.out} layer={artifact.layer} defaults={dict(artifact.defaults)}")
     return 0
 
@@ -192,7 +195,14 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    records = load_records(data, split=args.split)
+    if not os.path.isfile(data):
+        print(f"error: no benchmark file at {data}", file=sys.stderr)
+        return 2
+    try:
+        records = load_records(data, split=args.split)
+    except ValueError as e:  # RecordError names the line and field
+        print(f"error: {data}: {e}", file=sys.stderr)
+        return 2
     if args.limit:
         records = records[:args.limit]
     if not records:

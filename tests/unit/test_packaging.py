@@ -32,7 +32,7 @@ def test_fpps_help_lists_subcommands():
         assert cmd in out
 
 
-@pytest.mark.parametrize("argv", [["pfqabench", "build"], ["bench", "load"]])
+@pytest.mark.parametrize("argv", [["bench", "load"]])
 def test_unlanded_subcommands_say_so_and_fail(argv, capsys):
     from fpps.cli import main
 
