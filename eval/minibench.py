@@ -10,11 +10,13 @@ Each user combines independent parts, drawn with one seeded `random.Random`:
 - a **fact** from `_FACT_TABLE` (capitals, astronomy, chemistry, authors, art, inventors and
   scientists, animals, units, geography, everyday science, languages, currencies), each with the
   wrong belief the user holds (`wrong`) and a topic the history talks about. The table keeps only
-  facts the default model answered correctly without history in at least one of two probes;
-- 1–3 **belief sessions**: an opener, a category scene or a generic scene, an optional confident
-  claim frame, a request, an assistant reply (helpful, or echoing the belief) and an optional
-  follow-up pair that restates the belief; the belief is a clause built from the fact
-  ("Sydney is the capital of Australia", "Christopher Marlowe wrote Romeo and Juliet");
+  facts that the default model answered correctly in a history-free greedy probe (one or two
+  current dates; see `data/README.md`);
+- 1–3 **belief sessions**: an opener, a category scene or a generic scene, a confident claim
+  frame (always when the scene itself states no belief), an optional request, an assistant reply
+  (helpful, a short acknowledgement, or one echoing the belief) and an optional follow-up pair
+  that restates it; the belief is a clause built from the fact ("Sydney is the capital of
+  Australia", "Christopher Marlowe wrote Romeo and Juliet");
 - a **personal question** of one of six LongMemEval types with its 1–2 evidence sessions;
 - 0–3 **distractor sessions** on unrelated everyday topics;
 - session dates (`YYYY/MM/DD (Dow) HH:MM`), session ids and a later current date.
@@ -27,8 +29,10 @@ capital of Australia?", in the test split.
 
 Commands:
     python -m fpps.eval.minibench build [--out PATH] [--seed N]
-    python -m fpps.eval.minibench measure [--data PATH] [--split all|train|test] [--limit N] [--out JSON]
+    python -m fpps.eval.minibench measure [--data PATH] [--split all|train|test] [--limit N]
+                                          [--out JSON] [--threads 1] [--batch-size 16]
     python -m fpps.eval.minibench stats [--data PATH]
+    python -m fpps.eval.minibench probe [--date "YYYY/MM/DD (Dow) HH:MM"]...
 
 This module is longer than the house limit because it carries its own word lists (the fact
 table and the sentence parts); the logic is the last third.
@@ -52,7 +56,7 @@ from .records import SPLITS, Record, bundled_path, load_records, validate_record
 
 __all__ = ["DEFAULT_SEED", "DEFAULT_USERS", "DEMO_USER", "Fact", "QUESTION_TYPES",
            "build_records", "counts", "fact_bank", "history_leaks", "main", "measure",
-           "summarize", "write_jsonl"]
+           "probe_facts", "summarize", "write_jsonl"]
 
 DEFAULT_SEED = 20240601
 DEFAULT_USERS = 320
@@ -360,8 +364,8 @@ _REQUESTS: tuple[tuple[str, tuple[str, ...]], ...] = (
      ("Happy to help! Start with the big picture, then add one surprising detail to make it memorable.",
       "Here's a simple plan: read an overview, pick two details you love, and share them with a friend.")),
     ("Any tips?",
-     ("Keep it short, use a clear picture, and end with a question for your audience.",
-      "Break it into three parts: what it is, why it matters, and one story people will remember.")),
+     ("Stay curious, take notes as you go, and enjoy it!",
+      "Start with one good overview and go from there. Have fun!")),
     ("Could you write me a two-sentence caption for a photo about it?",
      ("How about: 'Some things you just never forget. This is one of them.'",
       "Try: 'A little piece of knowledge I carry everywhere. Ask me about it!'")),
@@ -465,8 +469,8 @@ _DISHES = ("shakshuka", "mushroom risotto", "Thai green curry", "lemon ricotta p
            "sweet potato gnocchi", "black bean enchiladas", "coconut dal")
 _STRETCHES = ("child's pose", "cat-cow", "pigeon pose", "the doorway chest stretch",
               "the figure-four stretch", "the seated spinal twist")
-_CLASSES = ("pottery", "Italian", "salsa", "woodworking", "watercolour", "improv", "sourdough baking",
-            "Mandarin", "tap dance", "archery", "life drawing", "rock climbing")
+_CLASSES = ("pottery", "Italian", "salsa", "woodworking", "watercolour", "improv",
+            "sourdough baking", "Mandarin", "tap dance", "archery", "life drawing", "rock climbing")
 _MILESTONES = (("ran my first half marathon", "run my first half marathon"),
                ("passed my driving test", "pass my driving test"),
                ("got the keys to my new flat", "get the keys to my new flat"),
@@ -557,8 +561,8 @@ _DISTRACTORS: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, str
 _INGREDIENTS = ("chicken thighs", "tofu", "halloumi", "chickpeas", "salmon", "mushrooms", "eggs",
                 "paneer", "broccoli", "prawns")
 
-_OPENERS = ("", "", "", "", "Hey! ", "Hello! ", "Okay, random one. ", "Quick question. ", "Hi again. ",
-            "Long day today. ", "So, ")
+_OPENERS = ("", "", "", "", "Hey! ", "Hello! ", "Okay, random one. ", "Quick question. ",
+            "Hi again. ", "Long day today. ", "So, ")
 _JOBS = ("nurse", "teacher", "software developer", "accountant", "barista", "graphic designer",
          "electrician", "librarian", "student", "chef", "pharmacist", "bus driver", "photographer",
          "lawyer", "physiotherapist", "retired engineer")
@@ -651,7 +655,8 @@ def _p_employer(rng: random.Random) -> _Personal:
     ))
     q = rng.choice(("Which company do I work for?", "Where do I work?",
                     "What's the name of the company I work at?"))
-    return _Personal(q, [company, company.split()[0]], "single-session-user", [[_u(user), _a(reply)]])
+    return _Personal(q, [company, company.split()[0]], "single-session-user",
+                     [[_u(user), _a(reply)]])
 
 
 def _p_hometown(rng: random.Random) -> _Personal:
@@ -1035,7 +1040,8 @@ def _history_text(sessions: list[Turns], dates: list[str], current_date: str) ->
 def history_leaks(record: dict[str, Any]) -> bool:
     """True if the record's history (turns or dates) states its factual gold answer or an alias."""
     hist = record["history"]
-    text = _history_text(hist["sessions"], hist.get("dates") or [], record.get("current_date") or "")
+    text = _history_text(hist["sessions"], hist.get("dates") or [],
+                         record.get("current_date") or "")
     return contains_answer(text, record["factual"]["answers"])
 
 
@@ -1070,14 +1076,16 @@ def _build_user(rng: random.Random, user_id: str, split: str, fact: Fact, qtype:
                 now += dt.timedelta(days=1)
         else:
             month, day = _MONTHS[when.month - 1], when.day
-            suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+            suffix = ("th" if 10 <= day % 100 <= 20
+                      else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th"))
             answers = [f"{month} {day}", when.strftime("%Y/%m/%d"), f"{day} {month}",
                        f"{month} {day}{suffix}", f"{day}{suffix} of {month}"]
     dates = [_fmt_date(t) for t in times]
     return {
         "user_id": user_id,
         "split": split,
-        "history": {"sessions": sessions, "session_ids": [f"{user_id}_s{i + 1}" for i in range(total)],
+        "history": {"sessions": sessions,
+                    "session_ids": [f"{user_id}_s{i + 1}" for i in range(total)],
                     "dates": dates},
         "current_date": _fmt_date(now),
         "personalized": {"question": personal.question, "answers": answers,
@@ -1214,7 +1222,8 @@ def measure(records: list[Record], *, batch_size: int = 16, max_new_tokens: int 
             keys.append((r.user_id, kind, "with"))
             prompts.append(history_free_messages(qa.question, r.current_date))
             keys.append((r.user_id, kind, "without"))
-    # Longest first, in chunks: batches pad little, and progress (and any out-of-memory) shows early.
+    # Longest first, in chunks: batches pad little, and progress (and running out of memory)
+    # shows early.
     order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i][-1]["content"]))
     responses: list[str] = [""] * len(prompts)
     chunk = 4 * batch_size
@@ -1258,6 +1267,25 @@ def measure(records: list[Record], *, batch_size: int = 16, max_new_tokens: int 
     return out
 
 
+def probe_facts(current_dates: tuple[str, ...] = ("2024/06/01 (Sat) 09:00",),
+                batch_size: int = 16) -> dict[str, list[bool]]:
+    """History-free greedy correctness of every fact in the bank, per current date.
+
+    This is how `_FACT_TABLE` was filtered for the default model; rerun it for another model.
+    """
+    from fpps.steering import history_free_messages, load_model
+    from fpps.steering.generate import greedy_generate
+
+    adapter, facts = load_model(), fact_bank()
+    out: dict[str, list[bool]] = {f.id: [] for f in facts}
+    for date in current_dates:
+        texts = greedy_generate(adapter, [history_free_messages(f.question, date) for f in facts],
+                                48, batch_size)
+        for f, text in zip(facts, texts):
+            out[f.id].append(contains_answer(text, f.answers))
+    return out
+
+
 def counts(records: list[Record]) -> dict[str, Any]:
     """Per-split counts of users, factual categories, personal types and session numbers."""
     out: dict[str, Any] = {}
@@ -1274,15 +1302,16 @@ def counts(records: list[Record]) -> dict[str, Any]:
         out[s] = {"users": len(rs), "factual_categories": dict(sorted(cat.items())),
                   "personal_types": dict(sorted(typ.items())),
                   "facts": len({r.factual.source_id for r in rs if r.factual is not None}),
-                  "with_distractors": sum(1 for r in rs
-                                          if r.extra.get("minibench", {}).get("distractor_sessions")),
+                  "with_distractors": sum(
+                      1 for r in rs if r.extra.get("minibench", {}).get("distractor_sessions")),
                   "sessions": [min(len(r.sessions) for r in rs), max(len(r.sessions) for r in rs)]}
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m fpps.eval.minibench build|measure|stats`."""
-    parser = argparse.ArgumentParser(prog="python -m fpps.eval.minibench", description=__doc__.split("\n")[0])
+    """`python -m fpps.eval.minibench build|measure|stats|probe`."""
+    parser = argparse.ArgumentParser(prog="python -m fpps.eval.minibench",
+                                     description=(__doc__ or "").split("\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="generate the mini benchmark JSON Lines file")
     b.add_argument("--out", type=Path, default=bundled_path())
@@ -1295,9 +1324,14 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--batch-size", type=int, default=16)
     m.add_argument("--threads", type=int, default=1,
                    help="torch threads; 1 is several times faster than 2 on a busy shared CPU")
-    m.add_argument("--out", type=Path, default=None, help="write the full report (with responses) here")
+    m.add_argument("--out", type=Path, default=None,
+                   help="write the full report (with responses) here")
     st = sub.add_parser("stats", help="print per-split counts of a benchmark file")
     st.add_argument("--data", type=Path, default=bundled_path())
+    pr = sub.add_parser("probe", help="history-free accuracy of the default model per fact")
+    pr.add_argument("--date", action="append", default=None,
+                    help="current date(s) of the history-free prompt (repeatable)")
+    pr.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
 
     if args.cmd == "build":
@@ -1312,6 +1346,11 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
+    if args.cmd == "probe":
+        result = probe_facts(tuple(args.date or ("2024/06/01 (Sat) 09:00",)))
+        wrong = sorted(k for k, v in result.items() if not any(v))
+        print(json.dumps({"facts": len(result), "never_correct": wrong}, indent=1))
+        return 0
     records = load_records(args.data, split=args.split)[: args.limit]
     report = measure(records, batch_size=args.batch_size, log=sys.stderr)
     report.update(data=str(args.data), split=args.split, limit=args.limit)

@@ -15,6 +15,7 @@ a turn (e.g. LongMemEval's `has_answer`) stay in the turn dict. `dump_record` wr
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,10 @@ class RecordError(ValueError):
         where = f"line {line}: " if line is not None else ""
         what = f"field '{field}': " if field else ""
         super().__init__(f"{where}{what}{reason}")
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        # Keep line and field when the error crosses a process boundary (pickle).
+        return functools.partial(type(self), line=self.line, field=self.field), (self.reason,)
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,14 @@ layer selection). Pass B reloads the prefix and decodes each configuration from 
 `p_hat` is fixed per request, so for a given `gamma` each question has only two FPPS-M outputs
 (soft with that `gamma`, or hard); they are generated once and `tau` is swept analytically.
 
-Everything generated is cached in `<out>/cache` (JSONL keyed by a hash of prompt and config), so
-an interrupted run resumes where it stopped. Plots and reports live in `plots.py`-free helpers
-at the end of this module; matplotlib is imported lazily.
+Everything generated is cached in `<out>/cache` (JSONL keyed by a hash of prompt and config;
+several workers may share it), so an interrupted run resumes where it stopped. The PNG plots are
+drawn by `_plots` at the end of this module; matplotlib is imported lazily.
+
+Probe labels (`CalibrationConfig.probe_labels`): the paper's groups (D7) when both have at least
+`min_group` members, else every factual (1) and personalized (0) training question, recorded as
+`probe.labels` in the manifest. On the bundled mini benchmark the beneficial group is tiny (the
+135M model rarely answers a personal question right), and a 3-negative probe does not generalize.
 """
 
 from __future__ import annotations

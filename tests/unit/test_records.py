@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -218,6 +219,12 @@ def test_role_message_matches_the_documented_form() -> None:
         validate_record(obj, line=12)
     assert str(info.value).startswith(
         "line 12: field 'history.sessions[2][0].role': must be 'user' or 'assistant'")
+
+
+def test_record_error_survives_pickling() -> None:
+    err = RecordError("must not be empty", line=4, field="user_id")
+    back = pickle.loads(pickle.dumps(err))
+    assert (back.line, back.field, back.reason, str(back)) == (4, "user_id", err.reason, str(err))
 
 
 def test_system_role_is_accepted() -> None:
