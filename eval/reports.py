@@ -280,7 +280,8 @@ def write_plots(report: Mapping[str, Any], p_hats: Mapping[str, Sequence[float]]
             if s["F"] > best_f:
                 front.append(s)
                 best_f = s["F"]
-        ax.plot([s["P"] for s in front], [s["F"] for s in front], "k--", lw=1, label="Pareto front")
+        ax.plot([s["P"] for s in front], [s["F"] for s in front], "k--", lw=1, marker="s", ms=11,
+                mfc="none", label="Pareto front")
         fw = report.get("history_free", {}).get("F")
         if fw is not None:
             ax.axhline(fw, color="grey", ls=":", label="F without history")
