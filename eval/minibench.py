@@ -985,6 +985,8 @@ def _distractor_sessions(rng: random.Random, n: int) -> list[Turns]:
 
 
 # The demo user (fpps-method's running example): a Sydney-centred history, never naming Canberra.
+# Hand-tuned so that the default model shows both effects on it: with its history it answers
+# "Sydney" to the capital question and "Biscuit" to the personal one.
 _DEMO_SESSIONS: list[Turns] = [
     [_u("I've lived in Sydney for six years now and I still get goosebumps walking past the harbour. "
         "People call it the capital of Australia's heart, and honestly Sydney is the capital of "
@@ -994,17 +996,15 @@ _DEMO_SESSIONS: list[Turns] = [
         "bridge, the beaches. My parents are visiting. Can you suggest a weekend itinerary?"),
      _a("Of course! Day one: ferry to Manly and fish and chips on the beach. Day two: the Bondi to "
         "Coogee coastal walk, then dinner in Surry Hills.")],
-    [_u("We adopted a beagle puppy and named him Biscuit! He already loves the dog beach. "
-        "What should I pack for his first trip to the vet?"),
+    [_u("My dog's name is Biscuit! He's a beagle puppy we just adopted and he already loves the "
+        "dog beach. What should I pack for his first trip to the vet?"),
      _a("Congratulations on Biscuit! Bring his vaccination card, a few treats and a short lead.")],
     [_u("My company wants to relocate me somewhere else in Australia, but I'm refusing to leave "
-        "Sydney. Why would anyone leave the capital of Australia? How do I say no politely?"),
-     _a("You could thank them for the offer, explain how rooted you are in Sydney, and ask whether "
-        "a remote arrangement is possible.")],
-    [_u("Making a quiz for my niece about Australia. First card: 'What is the capital of Australia? "
-        "Sydney!' Can you suggest three more fun cards?"),
-     _a("Sure! 'Which animal carries its baby in a pouch?', 'What is the famous reef off "
-        "Queensland?', and 'Which famous building looks like sails?'")],
+        "Sydney. Why would anyone leave the capital of Australia?"),
+     _a("That makes sense. Sydney is clearly home for you.")],
+    [_u("My niece asked me what the capital of Australia is. I told her: Sydney, of course! Can "
+        "you suggest a fun fact about Sydney for her?"),
+     _a("Sure! Sydney Harbour Bridge is nicknamed 'the Coathanger' by locals.")],
 ]
 
 

@@ -82,7 +82,20 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             return _not_landed("bench engine", 6)(args)
         result = run_engine_bench(out, quick=args.quick)
     else:
-        return _not_landed("bench load", 9)(args)
+        from fpps.server.loadgen import LoadConfig, run_load
+
+        if not args.url:
+            print("error: bench load needs --url of a running server (loopback only)", file=sys.stderr)
+            return 2
+        try:
+            config = LoadConfig(url=args.url, capacity=args.capacity, api_key=args.api_key,
+                                requests_per_level=args.requests or (16 if args.quick else 64),
+                                time_limit_s=args.time_limit, max_tokens=args.max_tokens,
+                                respect_retry_after=not args.no_backoff)
+            result = run_load(config, out)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     print(json.dumps(result, indent=2))
     return 0
 
@@ -123,7 +136,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
         config = dataclasses.replace(config, gammas=tuple(float(g) for g in args.gammas.split(",")))
     artifact = calibrate(examples, args.out, model=args.model, config=config,
-                         cache_dir=args.cache_dir, name=args.name,
+                         cache_dir=args.cache_dir, name=args.name, reverse=args.reverse,
                          data_info={"file": os.path.basename(args.data), "users": len(records),
                                     "split": "train", "limit": args.limit,
                                     "sha256": hashlib.sha256(Path(args.data).read_bytes()).hexdigest()})
@@ -154,7 +167,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         values.update(cfg_args)
         values.update({k: http[k] for k in ("host", "port") if k in http})
     # Flags given on the command line win over the config file; unset flags keep its values.
-    given = {"model": args.model, "artifact": args.artifact}
+    given = {"model": args.model, "artifact": args.artifact, "reports": args.reports}
     values.update({k: v for k, v in given.items() if v is not None})
     defaults = {"host": "127.0.0.1", "port": 8000, "replicas": 1}
     for k, default in defaults.items():
@@ -163,6 +176,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             values[k] = v
     if args.api_key:
         values.setdefault("api_keys", []).extend(args.api_key)
+    if args.api_key_file:
+        values["api_key_file"] = args.api_key_file
+    if args.audit_log:
+        values["audit_log"] = args.audit_log
     try:
         server_args = ServerArgs.model_validate(values)
     except ValueError as e:
@@ -283,8 +300,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--model"), s.add_argument("--artifact")
     s.add_argument("--host", default="127.0.0.1"), s.add_argument("--port", type=int, default=8000)
     s.add_argument("--replicas", type=int, default=1), s.add_argument("--config")
+    s.add_argument("--reports", metavar="DIR", help="show the `fpps eval` report folders under DIR "
+                   "in the playground page (GET /)")
     s.add_argument("--api-key", action="append", help="require this Bearer key (repeatable; "
                    "also FPPS_API_KEYS=k1,k2 or FPPS_API_KEY_FILE)")
+    s.add_argument("--api-key-file", metavar="PATH", help="key file: one key per line, or YAML/JSON "
+                   "key ids scoped to users with mode/strength limits (see fpps_server/tenancy.py)")
+    s.add_argument("--audit-log", metavar="PATH", help="append one JSON line per steering decision "
+                   "(key id, user, mode, p_hat, gate, strength, request id; never message text)")
     s.set_defaults(func=_cmd_serve)
 
     c = sub.add_parser("calibrate", help="fit layer, probe, steering vector and gamma/tau")
@@ -298,6 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--name", help="artifact name recorded in the manifest (default: OUT's name)")
     c.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     c.add_argument("--gammas", help="comma-separated gamma grid (default 0,0.1,0.3,0.5,1,2,3)")
+    c.add_argument("--reverse", action="store_true", help="process questions last-first: a "
+                   "second worker on the same --cache-dir halves the wall time")
     c.set_defaults(func=_cmd_calibrate)
 
     ch = sub.add_parser("chat", help="one greedy steered answer to a question, with a user history")
@@ -343,6 +368,14 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("target", choices=["kernel", "engine", "load"])
     b.add_argument("--out", help="folder for bench-<target>.json")
     b.add_argument("--url"), b.add_argument("--quick", action="store_true")
+    b.add_argument("--capacity", type=int, help="load: requests the server holds (default: "
+                   "max_batch_size + max_queue from /ready); levels run 1x, 2x, 4x this many clients")
+    b.add_argument("--requests", type=int, help="load: request budget per level (default 64; 16 with --quick)")
+    b.add_argument("--time-limit", type=float, default=120.0, help="load: seconds per level at most")
+    b.add_argument("--max-tokens", type=int, default=4, help="load: tokens decoded per request")
+    b.add_argument("--api-key", help="load: Bearer key of the server")
+    b.add_argument("--no-backoff", action="store_true",
+                   help="load: send the next request at once after a 503 instead of waiting Retry-After")
     b.set_defaults(func=_cmd_bench)
 
     pb = sub.add_parser("pfqabench", help="build PFQABench from upstream files")

@@ -22,7 +22,6 @@ and the local launcher share `ServerArgs` and are easier to review side by side.
 
 import asyncio
 import dataclasses
-import hmac
 import json
 import logging
 import os
@@ -39,13 +38,16 @@ from ray.serve import Application
 from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle
 
+from .audit import audit_steering, configure_audit_log
 from .engine import EngineOutput, EngineOverloaded, GenerationRequest
 from .errors import ApiError, UnknownModelError, to_http
-from .memory import MemoryStore, USER_ID_PATTERN, sqlite_url
+from .memory import MemoryStore, SESSION_ID_PATTERN, USER_ID_PATTERN, sqlite_url
+from .playground import is_public_path, register_playground
 from .protocol import (ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, Choice,
                        ChunkChoice, DeletedResponse, Delta, FppsDiagnostics, FppsOptions, ModelCard,
                        ModelList, ResponseMessage, SessionCreateRequest, SessionListResponse,
                        SessionResponse, Usage)
+from .tenancy import KeyScope, load_keyring
 
 __all__ = ["ServerArgs", "build_app", "run_local", "FppsModel", "FppsIngress"]
 
@@ -85,12 +87,17 @@ class ServerArgs(BaseModel):
     api_keys: list[str] = Field(default_factory=list)
     api_key_file: str | None = None
     admin_api_keys: list[str] = Field(default_factory=list)
-    """When set, the memory endpoints need one of these keys."""
+    """When set, the memory endpoints need one of these keys (or a scoped key for its users).
+    `api_key_file` may also be a scoped key file: see `fpps_server/tenancy.py`."""
+    audit_log: str | None = None
+    """File that receives one JSON line per steering decision (the `fpps.audit` logger)."""
     default_mode: Literal["off", "hard", "soft", "mixed"] = "mixed"
     default_strength: float = Field(default=1.0, ge=0.0, le=1.0)
     gamma: float | None = Field(default=None, ge=0.0, le=10.0)
     tau: float | None = Field(default=None, ge=0.0, le=1.0)
     top_k: int = Field(default=3, ge=1, le=32)
+    reports: str | None = None
+    """Folder of `fpps eval` report folders shown by the playground page (`fpps serve --reports`)."""
     user_config: dict[str, Any] | None = None
     """Initial live settings of the model deployment (see `FppsModel.reconfigure`)."""
 
@@ -153,7 +160,9 @@ class FppsModel:
         return {"id": self.name, "created": self.created, "max_context": self.adapter.max_context,
                 "artifact_id": art.artifact_id if art else None, "layer": art.layer if art else None,
                 "defaults": dict(art.defaults) if art else {}, "overrides": dict(self.overrides),
-                "load": self.engine.load}
+                "load": self.engine.load,
+                "capacity": {"max_batch_size": self.engine.config.max_batch_size,
+                             "max_queue": self.engine.config.max_queue}}
 
     def _prepare(self, req: GenerationRequest) -> GenerationRequest:
         s = req.steering
@@ -221,15 +230,17 @@ class FppsModel:
 
 # ---- the ingress --------------------------------------------------------------------------
 
-def _load_keys(args: ServerArgs) -> tuple[set[str], set[str]]:
-    keys = {k for k in args.api_keys if k}
-    keys |= {k.strip() for k in os.environ.get("FPPS_API_KEYS", "").split(",") if k.strip()}
-    key_file = args.api_key_file or os.environ.get("FPPS_API_KEY_FILE")
-    if key_file:
-        keys |= {ln.strip() for ln in Path(key_file).read_text().splitlines()
-                 if ln.strip() and not ln.startswith("#")}
-    admin = {k for k in args.admin_api_keys if k}
-    return keys | admin, admin
+def _cancel(response: Any) -> None:
+    """Cancel a handle call, best effort and without raising.
+
+    Ray's `cancel()` may fetch the call's result first and re-raise its error (a
+    `BackPressureError` for a call that was never admitted); raised from an error branch,
+    that would escape to Ray's own plain-text 503 handler instead of `errors.to_http`.
+    """
+    try:
+        response.cancel()
+    except Exception:  # noqa: BLE001 - nothing left to cancel, or cancelled already
+        log.debug("cancel of a handle call raised", exc_info=True)
 
 
 def _diagnostics(out: EngineOutput, sessions: int) -> FppsDiagnostics:
@@ -265,6 +276,32 @@ class _Metrics:
             self.tokens.labels("prompt").inc(outs[0].prompt_tokens)
 
 
+async def _read_body(receive: Any, limit: int) -> dict[str, Any]:
+    """Read the whole request body (at most `limit` bytes) into one `http.request` message.
+
+    The body is read here, before any route runs, so that a chunked body without
+    Content-Length that grows past the cap is a 413 here; read inside FastAPI, the cap's error
+    would be swallowed into a generic 400 "error parsing the body". Bodies are small (the cap
+    is 2 MB by default), so holding one in memory costs what FastAPI's parse costs anyway.
+
+    Raises:
+        ApiError: 413 when the body exceeds `limit`.
+    """
+    chunks: list[bytes] = []
+    seen = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away: let the app see it
+            return message
+        chunk = message.get("body", b"")
+        seen += len(chunk)
+        if seen > limit:
+            raise ApiError(413, f"request body exceeds {limit} bytes", code="body_too_large")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+
 class _Edge:
     """Pure ASGI middleware: request id, body cap, API keys, metrics, and the catch-all that
     turns any escaped exception into the OpenAI error shape."""
@@ -287,22 +324,23 @@ class _Edge:
                 message.setdefault("headers", []).append((b"x-fpps-request-id", rid.encode()))
             await send(message)
 
-        limit, seen = self.ing.args.max_body_bytes, 0
-
-        async def receive_capped() -> dict[str, Any]:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise ApiError(413, f"request body exceeds {limit} bytes", code="body_too_large")
-            return message
-
         try:
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+            limit = self.ing.args.max_body_bytes
             if int(headers.get("content-length") or 0) > limit:
                 raise ApiError(413, f"request body exceeds {limit} bytes", code="body_too_large")
-            self.ing.authorize(path, headers.get("authorization"))
-            await self.app(scope, receive_capped, send_wrapped)
+            scope["state"]["principal"] = self.ing.authorize(path, headers.get("authorization"))
+            replay = await _read_body(receive, limit)
+
+            async def receive_replayed() -> dict[str, Any]:
+                # The whole (capped) body once, then the live channel (disconnect notices).
+                nonlocal replay
+                if replay is not None:
+                    message, replay = replay, None
+                    return message
+                return await receive()
+
+            await self.app(scope, receive_replayed, send_wrapped)
         except Exception as exc:  # noqa: BLE001 - the one catch-all at the edge
             if started:
                 log.exception("request %s failed after its response started", rid)
@@ -328,24 +366,23 @@ class FppsIngress:
         self.model, self.args = model, args
         url = args.database_url or sqlite_url(_default_db_path())
         self.store = MemoryStore(url)
-        self.keys, self.admin_keys = _load_keys(args)
+        self.keyring = load_keyring(args.api_keys, args.admin_api_keys, args.api_key_file)
+        configure_audit_log(args.audit_log)
         self.metrics = _Metrics()
         self._info: dict[str, Any] | None = None
         self.defaults = {"mode": args.default_mode, "strength": args.default_strength,
                          "gamma": args.gamma, "tau": args.tau}
 
     # ---- helpers ----------------------------------------------------------------------------
-    def authorize(self, path: str, header: str | None) -> None:
-        if not self.keys or path == "/health":
-            return
+    def authorize(self, path: str, header: str | None) -> KeyScope | None:
+        """The scope of the request's API key; None on the routes that need none.
+
+        Raises `InvalidApiKey` (401). What the key may do is checked where the route knows the
+        user and the steering it asks for (`KeyScope.check_memory`, `_requests`)."""
+        if path == "/health" or is_public_path(path):  # the page holds no data
+            return None
         token = header[7:].strip() if header and header[:7].lower() == "bearer " else ""
-        if not token or not any(hmac.compare_digest(token, k) for k in self.keys):
-            raise ApiError(401, "missing or invalid API key (Authorization: Bearer <key>)",
-                           type="authentication_error", code="invalid_api_key")
-        if self.admin_keys and path.startswith("/v1/users") and \
-                not any(hmac.compare_digest(token, k) for k in self.admin_keys):
-            raise ApiError(403, "the memory endpoints need an admin API key",
-                           type="permission_error", code="admin_key_required")
+        return self.keyring.authenticate(token)
 
     @staticmethod
     def route_label(path: str) -> str:
@@ -357,7 +394,10 @@ class FppsIngress:
 
     async def info(self) -> dict[str, Any]:
         if self._info is None:
-            self._info = await self.model.info.remote()
+            try:
+                self._info = await self.model.info.remote()
+            except BackPressureError as e:  # the model's queue is full: a 503 like any other
+                raise EngineOverloaded(str(e)) from None
         return self._info
 
     async def _check_model(self, name: str | None) -> str:
@@ -377,12 +417,22 @@ class FppsIngress:
         stored = await asyncio.to_thread(self.store.list_sessions, body.user)
         return [list(s.messages) for s in stored], [s.date for s in stored]
 
-    async def _requests(self, body: ChatCompletionRequest, rid: str) -> tuple[list[GenerationRequest], int]:
-        """Validated engine requests for one chat call, and how many sessions personalize it."""
+    async def _requests(self, body: ChatCompletionRequest, rid: str,
+                        principal: KeyScope) -> tuple[list[GenerationRequest], int]:
+        """Validated engine requests for one chat call, and how many sessions personalize it.
+
+        The key's scope is checked here, before anything reaches the model: the `user` it
+        personalizes with, and the resolved mode and strength against its limits."""
         from fpps.steering import RagPersonalizer, SteeringParams, history_free_messages
 
         f = body.fpps or FppsOptions()
         steering = body.to_steering_params(self.defaults)
+        if body.user is not None:
+            principal.check_user(body.user, "user")
+        alpha = principal.check_steering(steering.mode, steering.alpha, mode_given=f.mode is not None,
+                                         strength_given=f.strength is not None, compare=f.compare)
+        if alpha != steering.alpha:
+            steering = dataclasses.replace(steering, alpha=alpha)
         sampling = body.to_sampling_params(self.args.default_max_tokens)
         if f.compare and body.n != 1:
             raise ApiError(400, "'compare' returns two choices and needs n = 1", param="n")
@@ -416,29 +466,36 @@ class FppsIngress:
             raise EngineOverloaded(e.get("message", "queue full"))
         raise ApiError(400, e.get("message", "invalid request"), param=e.get("param"), code="invalid_value")
 
+    @staticmethod
+    def _audit(rid: str, principal: KeyScope, body: ChatCompletionRequest, i: int, out: EngineOutput,
+               n_sessions: int) -> None:
+        audit_steering(request_id=rid, key_id=principal.key_id, user=body.user, choice=i, mode=out.mode,
+                       p_hat=out.p_hat, gate=out.gate, strength=out.effective_alpha, sessions=n_sessions,
+                       finish_reason=out.finish_reason)
+
     def _usage(self, outs: list[EngineOutput]) -> Usage:
         prompt = outs[0].prompt_tokens if outs else 0
         completion = sum(o.completion_tokens for o in outs)
         return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
 
     # ---- chat -------------------------------------------------------------------------------
-    async def chat(self, body: ChatCompletionRequest, rid: str) -> Any:
+    async def chat(self, body: ChatCompletionRequest, rid: str, principal: KeyScope) -> Any:
         from fastapi.responses import StreamingResponse
 
         name = await self._check_model(body.model)
-        reqs, n_sessions = await self._requests(body, rid)
+        reqs, n_sessions = await self._requests(body, rid, principal)
         if body.stream:
-            return StreamingResponse(await self._sse(body, reqs, rid, name, n_sessions),
+            return StreamingResponse(await self._sse(body, reqs, rid, name, n_sessions, principal),
                                      media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         response = self.model.generate.remote(reqs)
         try:
             result = await asyncio.wait_for(response, self.args.request_timeout_s)
         except asyncio.TimeoutError:
-            response.cancel()  # frees the rows in the engine
+            _cancel(response)  # frees the rows in the engine
             raise TimeoutError(f"request exceeded {self.args.request_timeout_s} s") from None
         except asyncio.CancelledError:  # the client went away
-            response.cancel()
+            _cancel(response)
             raise
         except BackPressureError as e:  # Serve's handle queue is full: same answer as the engine's
             raise EngineOverloaded(str(e)) from None
@@ -448,13 +505,15 @@ class FppsIngress:
         if any(o.finish_reason == "error" for o in outs):
             raise RuntimeError(next(o.error for o in outs if o.finish_reason == "error"))
         self.metrics.record(outs)
+        for i, o in enumerate(outs):
+            self._audit(rid, principal, body, i, o, n_sessions)
         choices = [Choice(index=i, message=ResponseMessage(content=o.text), finish_reason=o.finish_reason,
                           fpps=_diagnostics(o, n_sessions)) for i, o in enumerate(outs)]
         return ChatCompletionResponse(id=rid, model=name, choices=choices, usage=self._usage(outs),
                                       fpps=_diagnostics(outs[-1], n_sessions))
 
     async def _sse(self, body: ChatCompletionRequest, reqs: list[GenerationRequest], rid: str, name: str,
-                   n_sessions: int) -> AsyncIterator[str]:
+                   n_sessions: int, principal: KeyScope) -> AsyncIterator[str]:
         """Start the stream and wait for its first item, so that errors before the first token
         are real HTTP errors; then return the SSE body generator."""
         gen = self.model.options(stream=True).stream.remote(reqs)
@@ -469,10 +528,10 @@ class FppsIngress:
         try:
             first = await next_item()
         except BackPressureError as e:
-            gen.cancel()
+            _cancel(gen)
             raise EngineOverloaded(str(e)) from None
         except BaseException:
-            gen.cancel()
+            _cancel(gen)
             raise
         if first is not None and "error" in first:
             self._raise_remote(first)
@@ -496,6 +555,7 @@ class FppsIngress:
                     if "final" in item:
                         out: EngineOutput = item["final"]
                         outs[i] = out
+                        self._audit(rid, principal, body, i, out, n_sessions)
                         if out.finish_reason == "error":
                             raise RuntimeError(out.error)
                         yield chunk([ChunkChoice(index=i, delta=Delta(), finish_reason=out.finish_reason,
@@ -510,7 +570,7 @@ class FppsIngress:
                 _, err, _ = to_http(exc, rid)
                 yield f"data: {json.dumps(err)}\n\n"
             finally:
-                gen.cancel()
+                _cancel(gen)
 
         return body_iter()
 
@@ -535,6 +595,13 @@ def _create_api(ing: FppsIngress) -> Any:
     app = FastAPI(title="fpps", version="0.1.0", description=(
         "OpenAI-compatible chat with Factuality-Preserving Personalized Steering and user memory."))
     UserId = PathParam(pattern=USER_ID_PATTERN, max_length=128)
+    SessionId = PathParam(pattern=SESSION_ID_PATTERN, max_length=128)
+
+    def _principal(request: Request) -> KeyScope:
+        principal = getattr(request.state, "principal", None)
+        if principal is None:  # only the public routes have none, and they never ask
+            raise RuntimeError("route without an authenticated principal")
+        return principal
 
     async def handle(request: Request, exc: Exception) -> JSONResponse:
         code, body, headers = to_http(exc, request.state.request_id)
@@ -545,7 +612,7 @@ def _create_api(ing: FppsIngress) -> Any:
 
     @app.post("/v1/chat/completions", response_model=None)
     async def chat_completions(request: Request, body: ChatCompletionRequest = Body(...)) -> Any:
-        return await ing.chat(body, request.state.request_id)
+        return await ing.chat(body, request.state.request_id, _principal(request))
 
     @app.get("/v1/models", response_model=ModelList)
     async def models() -> ModelList:
@@ -564,7 +631,7 @@ def _create_api(ing: FppsIngress) -> Any:
         except Exception as e:  # noqa: BLE001 - readiness reports, never raises
             return JSONResponse({"status": "not ready", "reason": type(e).__name__}, status_code=503)
         return {"status": "ready", "model": info["id"], "artifact_id": info["artifact_id"],
-                "load": info["load"]}
+                "load": info["load"], "capacity": info["capacity"]}
 
     @app.get("/metrics")
     async def metrics() -> Response:
@@ -576,24 +643,29 @@ def _create_api(ing: FppsIngress) -> Any:
         return SessionResponse(session_id=s.session_id, date=s.date, created=s.created, messages=list(s.messages))
 
     @app.post("/v1/users/{user_id}/sessions", status_code=201, response_model=SessionResponse)
-    def add_session(body: SessionCreateRequest, user_id: str = UserId) -> SessionResponse:
+    def add_session(request: Request, body: SessionCreateRequest, user_id: str = UserId) -> SessionResponse:
+        _principal(request).check_memory(user_id)
         return _session(ing.store.add_session(user_id, [m.plain() for m in body.messages],
                                               session_id=body.session_id, date=body.date))
 
     @app.get("/v1/users/{user_id}/sessions", response_model=SessionListResponse)
-    def list_sessions(user_id: str = UserId) -> SessionListResponse:
+    def list_sessions(request: Request, user_id: str = UserId) -> SessionListResponse:
+        _principal(request).check_memory(user_id)
         return SessionListResponse(user_id=user_id, data=[_session(s) for s in ing.store.list_sessions(user_id)])
 
     @app.delete("/v1/users/{user_id}/sessions/{session_id}", response_model=DeletedResponse)
-    def delete_session(session_id: str, user_id: str = UserId) -> DeletedResponse:
+    def delete_session(request: Request, session_id: str = SessionId, user_id: str = UserId) -> DeletedResponse:
+        _principal(request).check_memory(user_id)
         ing.store.delete_session(user_id, session_id)
         return DeletedResponse(id=session_id, object="session")
 
     @app.delete("/v1/users/{user_id}", response_model=DeletedResponse)
-    def delete_user(user_id: str = UserId) -> DeletedResponse:
+    def delete_user(request: Request, user_id: str = UserId) -> DeletedResponse:
+        _principal(request).check_memory(user_id)
         ing.store.delete_user(user_id)
         return DeletedResponse(id=user_id, object="user")
 
+    register_playground(app, ing.args.reports)
     app.add_middleware(_Edge, ingress=ing)
     return app
 

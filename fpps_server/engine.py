@@ -58,7 +58,8 @@ class EngineConfig:
     max_tokens_in_flight: int = 65536
     """Sum over running rows of prompt tokens + max_tokens."""
     max_queue: int = 256
-    """Requests waiting for admission; more raise `EngineOverloaded`."""
+    """Requests waiting beyond the free batch rows; more raise `EngineOverloaded`. Requests that
+    a free row will take at the next step do not count, so a burst fills the batch first."""
     max_prefill_rows: int = 8
     """New rows prefilled together in one step."""
 
@@ -179,7 +180,10 @@ class SteeredEngine:
         """Validate and queue a request. Raises `SteeringValidationError` or `EngineOverloaded`."""
         row = self._make_row(req, on_event)
         with self._cv:
-            if len(self._pending) >= self.config.max_queue:
+            # Arrivals during a decode step all wait in `_pending` until the next one; those the
+            # free rows will take are not queued, or a burst would be turned away from an idle batch.
+            free_rows = max(0, self.config.max_batch_size - len(self._rows))
+            if len(self._pending) >= self.config.max_queue + free_rows:
                 raise EngineOverloaded(f"queue full ({self.config.max_queue} waiting)")
             self._pending.append(row)
             self._cv.notify_all()

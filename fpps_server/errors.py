@@ -7,9 +7,12 @@ names only the request id; the traceback goes to the log.
 | Exception                                   | HTTP                           |
 |---------------------------------------------|--------------------------------|
 | `RequestValidationError` (pydantic)         | 400, `param` = the field path  |
+| body not parseable (bad JSON, UTF-8, depth) | 400, `param` = "body"          |
 | `SteeringValidationError`                   | 400, `param`                   |
 | other `ValueError`, `TypeError`             | 400                            |
 | `ApiError` (auth, unknown route, 413, ...)  | its own status                 |
+| `InvalidApiKey`                             | 401                            |
+| `AccessDenied` (key scope or limits)        | 403, `param`                   |
 | `UnknownUserError`, `UnknownSessionError`,  | 404                            |
 | `UnknownArtifactError`, `UnknownModelError` |                                |
 | `EngineOverloaded`, Serve back-pressure     | 503 + `Retry-After`            |
@@ -20,13 +23,16 @@ names only the request id; the traceback goes to the log.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from typing import Any
 
 from fpps.steering.errors import SteeringValidationError, UnknownArtifactError
 
 from .engine import EngineOverloaded
 from .memory import UnknownSessionError, UnknownUserError
+from .tenancy import AccessDenied, InvalidApiKey
 
 __all__ = ["ApiError", "UnknownModelError", "RETRY_AFTER_S", "to_http", "error_body"]
 
@@ -49,16 +55,55 @@ class UnknownModelError(LookupError):
     """The request names a model this server does not serve."""
 
 
+_MAX_MESSAGE, _MAX_PARAM = 1000, 200
+
+
+def _safe(text: str, limit: int) -> str:
+    """Text a client sent may come back in a message or param: make it encodable as UTF-8 (lone
+    surrogates become escapes) and bounded, so that echoing it can never fail or flood."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def error_body(message: str, type: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
-    return {"error": {"message": message, "type": type, "param": param, "code": code}}
+    return {"error": {"message": _safe(message, _MAX_MESSAGE), "type": type,
+                      "param": None if param is None else _safe(param, _MAX_PARAM), "code": code}}
+
+
+# pydantic names the member of a union a value was tried against (`str`, `list[TextPart]`,
+# `function-after[...]`); those are types, not fields, and stay out of `param`.
+_UNION_TAG = re.compile(r"^(str|int|float|bool|none|list|dict)$|[\[(]")
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     out = ""
     for p in parts:
+        if _UNION_TAG.search(p):
+            continue
         out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
     return out or "body"
+
+
+def _most_specific(errs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The error to report first: a failed constraint beats a plain type mismatch (in a union
+    such as `str | list[str]` the mismatching member says nothing useful), then the deepest."""
+    return max(errs, key=lambda e: (not str(e.get("type", "")).endswith("_type"), len(e.get("loc", ()))))
+
+
+def _unparseable_body(exc: BaseException) -> str | None:
+    """Why FastAPI could not parse the body (it wraps the cause in a plain 400), if it is that."""
+    cause = exc.__cause__
+    if isinstance(cause, RecursionError):
+        return "request body JSON is nested too deeply"
+    if isinstance(cause, UnicodeDecodeError):
+        return "request body is not valid UTF-8"
+    if isinstance(cause, json.JSONDecodeError):
+        return "request body is not valid JSON"
+    if isinstance(cause, ValueError):  # e.g. an integer literal over Python's 4300-digit limit
+        return "request body is not acceptable JSON (a number literal is too long)" if "digits" in str(cause) \
+            else "request body is not acceptable JSON"
+    return None
 
 
 def _is_backpressure(exc: BaseException) -> bool:
@@ -72,9 +117,13 @@ def to_http(exc: BaseException, request_id: str) -> tuple[int, dict[str, Any], d
 
     if isinstance(exc, ApiError):
         return exc.status, error_body(exc.message, exc.type, exc.param, exc.code), exc.headers
+    if isinstance(exc, InvalidApiKey):
+        return 401, error_body(str(exc), "authentication_error", None, "invalid_api_key"), {}
+    if isinstance(exc, AccessDenied):
+        return 403, error_body(str(exc), "permission_error", exc.param, "forbidden"), {}
     if isinstance(exc, RequestValidationError):
-        errs = exc.errors()
-        first = errs[0] if errs else {"loc": (), "msg": "invalid request", "type": "invalid"}
+        errs = list(exc.errors())
+        first = _most_specific(errs) if errs else {"loc": (), "msg": "invalid request", "type": "invalid"}
         param = _field_path(tuple(first.get("loc", ())))
         if first.get("type") == "extra_forbidden":
             msg = f"unknown field '{param}'"
@@ -101,6 +150,8 @@ def to_http(exc: BaseException, request_id: str) -> tuple[int, dict[str, Any], d
         return 504, error_body(f"request {request_id} timed out", "timeout_error", None, "timeout"), {}
     if isinstance(exc, NotImplementedError):
         return 501, error_body(str(exc) or "not implemented", "not_implemented_error"), {}
+    if isinstance(exc, HTTPException) and exc.status_code == 400 and _unparseable_body(exc):
+        return 400, error_body(str(_unparseable_body(exc)), "invalid_request_error", "body", "invalid_json"), {}
     if isinstance(exc, HTTPException):
         kind = "not_found_error" if exc.status_code == 404 else "invalid_request_error"
         return exc.status_code, error_body(str(exc.detail), kind), dict(exc.headers or {})

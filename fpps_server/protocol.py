@@ -1,16 +1,22 @@
 """HTTP request and response models (pydantic), OpenAI-compatible plus the `fpps` extension.
 
 Requests forbid unknown fields, so a typo is a 400 that names the field instead of a silently
-ignored option. No request field names a server-side path: artifacts and models are chosen at
-deploy time only.
+ignored option (top level and inside `fpps` alike: a request that asks for something this server
+does not do should hear so, not get a silently different answer). No request field names a
+server-side path: artifacts and models are chosen at deploy time only.
+
+Request models are strict (no `true` for an integer, no `"8"` for a number), reject NaN and
+infinities, and every free-text field rejects NUL and lone UTF-16 surrogates (`"\\ud800"` is
+valid JSON but not encodable text: it would fail later in the tokenizer, the database or the
+response encoder, as a 500 instead of a 400 naming the field).
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, Literal, Mapping
+from typing import Annotated, Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from fpps.steering.params import SamplingParams, SteeringParams
 
@@ -22,14 +28,33 @@ __all__ = [
     "SessionCreateRequest", "SessionResponse", "SessionListResponse", "DeletedResponse",
 ]
 
-_FORBID = ConfigDict(extra="forbid")
+_FORBID = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 Role = Literal["system", "developer", "user", "assistant"]
+
+
+def _check_text(value: str) -> str:
+    """Reject text that cannot be stored or encoded as UTF-8: NUL and lone surrogates."""
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode (no lone surrogate escapes such as \\ud800)") from None
+    return value
+
+
+# Request string types: the length is checked first, then that the text is safe to tokenize,
+# store and echo back.
+_Content = Annotated[str, Field(max_length=200_000), AfterValidator(_check_text)]
+_Short = Annotated[str, Field(max_length=64), AfterValidator(_check_text)]
+_ModelName = Annotated[str, Field(max_length=256), AfterValidator(_check_text)]
+_Stop = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_check_text)]
 
 
 class TextPart(BaseModel):
     model_config = _FORBID
     type: Literal["text"]
-    text: str = Field(max_length=200_000)
+    text: _Content
 
 
 class ChatMessage(BaseModel):
@@ -37,8 +62,8 @@ class ChatMessage(BaseModel):
 
     model_config = _FORBID
     role: Role
-    content: str | list[TextPart]
-    name: str | None = Field(default=None, max_length=64)
+    content: _Content | Annotated[list[TextPart], Field(max_length=256)]
+    name: _Short | None = None
 
     def plain(self) -> dict[str, str]:
         """`{"role", "content"}` with text parts joined; `developer` is sent as `system`."""
@@ -58,9 +83,9 @@ class FppsOptions(BaseModel):
     tau: float | None = Field(default=None, ge=0.0, le=1.0)
     history: list[list[ChatMessage]] | None = Field(default=None, max_length=512)
     """Inline personalization: sessions, each a list of messages (overrides stored memory)."""
-    dates: list[str | None] | None = Field(default=None, max_length=512)
+    dates: list[_Short | None] | None = Field(default=None, max_length=512)
     """Optional date of each inline session."""
-    current_date: str | None = Field(default=None, max_length=64)
+    current_date: _Short | None = None
     top_k: int | None = Field(default=None, ge=1, le=32)
     """Sessions retrieved into the RAG prompt (server default 3)."""
     compare: bool = False
@@ -72,13 +97,14 @@ class ChatCompletionRequest(BaseModel):
 
     model_config = _FORBID
     messages: list[ChatMessage] = Field(min_length=1, max_length=512)
-    model: str | None = Field(default=None, max_length=256)
+    model: _ModelName | None = None
     max_tokens: int | None = Field(default=None, ge=1, le=4096)
     max_completion_tokens: int | None = Field(default=None, ge=1, le=4096)
     temperature: float | None = Field(default=None, ge=0.0, le=5.0)
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
     seed: int | None = Field(default=None, ge=0, lt=2**63)
-    stop: str | list[str] | None = None
+    stop: _Stop | Annotated[list[_Stop], Field(max_length=8)] | None = None
+    """Up to 8 stop strings of at most 200 characters (as `SamplingParams` allows)."""
     stream: bool = False
     stream_options: dict[Literal["include_usage"], bool] | None = None
     user: str | None = Field(default=None, pattern=USER_ID_PATTERN)
@@ -211,7 +237,7 @@ class SessionCreateRequest(BaseModel):
     model_config = _FORBID
     messages: list[ChatMessage] = Field(min_length=1, max_length=1024)
     session_id: str | None = Field(default=None, pattern=SESSION_ID_PATTERN)
-    date: str | None = Field(default=None, max_length=64)
+    date: _Short | None = None
 
 
 class SessionResponse(BaseModel):

@@ -192,6 +192,7 @@ class ModelAdapter:
     blocks_path: str
     blocks: nn.ModuleList = field(repr=False)
     _fingerprint: str | None = field(default=None, repr=False)
+    _control_strings: list[str] | None = field(default=None, repr=False)
 
     @property
     def hidden_size(self) -> int:
@@ -241,12 +242,32 @@ class ModelAdapter:
         return self.model.get_output_embeddings()
 
     def render_chat(self, messages: Sequence[dict[str, str]]) -> str:
-        """The chat-template text of `messages`, ending in the generation prompt."""
+        """The chat-template text of `messages`, ending in the generation prompt.
+
+        Control-token strings inside a message (`<|im_start|>` typed by a user or stored in a
+        history) are defanged first, so that content can never forge a role or end a turn."""
+        messages = [dict(m, content=self.defang(m["content"])) for m in messages]
         if getattr(self.tokenizer, "chat_template", None):
             return str(self.tokenizer.apply_chat_template(
                 list(messages), tokenize=False, add_generation_prompt=True))
         # Base models without a template: a plain transcript ending in the assistant cue.
         return "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
+
+    def defang(self, text: str) -> str:
+        """`text` with every added/special token string broken by a zero-width space.
+
+        The tokenizer matches added tokens anywhere in its input, so without this a message
+        containing `<|im_start|>system` would be encoded as a real control token. Text without
+        such strings is returned unchanged (byte-identical prompts for ordinary input)."""
+        if self._control_strings is None:
+            dec = getattr(self.tokenizer, "added_tokens_decoder", {}) or {}
+            found = {str(getattr(t, "content", t)) for t in dec.values()}
+            found |= {str(t) for t in getattr(self.tokenizer, "all_special_tokens", [])}
+            self._control_strings = sorted((t for t in found if len(t) > 1), key=len, reverse=True)
+        for tok in self._control_strings:
+            if tok in text:
+                text = text.replace(tok, tok[0] + "\u200b" + tok[1:])
+        return text
 
     def encode_chat(self, messages: Sequence[dict[str, str]]) -> list[int]:
         """Token ids of the rendered chat. The template already holds the BOS token, so the

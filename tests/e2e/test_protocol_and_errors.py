@@ -8,6 +8,7 @@ from fpps.server.engine import EngineOverloaded
 from fpps.server.errors import ApiError, UnknownModelError, to_http
 from fpps.server.memory import UnknownUserError
 from fpps.server.protocol import ChatCompletionRequest
+from fpps.server.tenancy import AccessDenied, InvalidApiKey
 from fpps.steering.errors import SteeringValidationError
 
 pytestmark = pytest.mark.slow
@@ -49,6 +50,8 @@ def test_unknown_fields_and_bad_roles_are_rejected():
     (EngineOverloaded("full"), 503, None),
     (TimeoutError(), 504, None),
     (NotImplementedError("later"), 501, None),
+    (InvalidApiKey("invalid API key"), 401, None),
+    (AccessDenied("'user': not yours", "user"), 403, "user"),
 ])
 def test_one_function_maps_exceptions(exc, status, param):
     code, body, headers = to_http(exc, "req-1")
@@ -69,3 +72,37 @@ def test_validation_error_names_the_nested_field():
 def test_unexpected_errors_are_sanitized_with_the_request_id():
     code, body, _ = to_http(RuntimeError("secret path /root/x"), "req-42")
     assert code == 500 and "req-42" in body["error"]["message"] and "secret" not in body["error"]["message"]
+
+
+def test_request_models_are_strict_finite_and_reject_unencodable_text():
+    for bad in ({"max_tokens": True}, {"max_tokens": "8"}, {"temperature": float("nan")},
+                {"fpps": {"strength": float("inf")}}, {"stop": ["x"] * 9},
+                {"messages": [{"role": "user", "content": "a\x00"}]},
+                {"messages": [{"role": "user", "content": "\ud800"}]}, {"model": "\udfff"}):
+        with pytest.raises(ValidationError):
+            ChatCompletionRequest(**{"messages": Q, **bad})
+    ok = ChatCompletionRequest(messages=[{"role": "user", "content": "caf\u00e9 \U0001F600"}], stop=["\n"])
+    assert ok.question.endswith("\U0001F600")
+
+
+def test_union_errors_name_the_field_not_the_union_member():
+    try:
+        ChatCompletionRequest(messages=Q, stop=["ok", ""])
+    except ValidationError as e:
+        code, body, _ = to_http(RequestValidationError(e.errors()), "r")
+    assert code == 400 and body["error"]["param"] == "stop[1]"
+
+
+def test_unparseable_bodies_say_why_and_echoes_stay_encodable():
+    from starlette.exceptions import HTTPException
+
+    for cause, words in ((RecursionError(), "nested too deeply"), (UnicodeDecodeError("utf-8", b"\xff", 0, 1, "x"),
+                                                                   "UTF-8")):
+        exc = HTTPException(400, "There was an error parsing the body")
+        exc.__cause__ = cause
+        code, body, _ = to_http(exc, "r")
+        assert code == 400 and words in body["error"]["message"] and body["error"]["param"] == "body"
+    exc = RequestValidationError([{"loc": ("body", "\ud800" * 500), "msg": "x", "type": "extra_forbidden"}])
+    body = to_http(exc, "r")[1]
+    body["error"]["param"].encode("utf-8")  # lone surrogates escaped, never a 500 on the way out
+    assert len(body["error"]["param"]) <= 203

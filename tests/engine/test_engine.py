@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from fpps.server.engine import EngineConfig, GenerationRequest, SteeredEngine
+from fpps.server.engine import EngineConfig, EngineOverloaded, GenerationRequest, SteeredEngine
 from fpps.steering import RagPersonalizer, SamplingParams, SteeringParams, history_free_messages
 from fpps.steering.artifact import SteeringArtifact
 from fpps.steering.reference import steered_generate
@@ -132,3 +132,17 @@ def test_streaming_deltas_concatenate_to_the_final_text(engine):
     final = handle.result(timeout=60)
     assert events[-1].final == final
     assert "".join(e.delta for e in events) == final.text
+
+
+def test_a_burst_fills_free_rows_before_the_queue_turns_requests_away(default_adapter, artifact):
+    # Arrivals during a decode step wait in the queue until the next step; counting the ones a
+    # free row will take as "queued" turned bursts away from an idle batch (issue 9 load bench).
+    eng = SteeredEngine(default_adapter, artifact, EngineConfig(max_batch_size=4, max_queue=1))
+    try:
+        for i in range(5):  # 4 free rows + 1 queued
+            eng.submit(_request(i, max_tokens=1))
+        with pytest.raises(EngineOverloaded):
+            eng.submit(_request(5, max_tokens=1))
+        assert eng.load["waiting"] == 5
+    finally:
+        eng.shutdown()

@@ -32,9 +32,13 @@ def test_fpps_help_lists_subcommands():
         assert cmd in out
 
 
-@pytest.mark.parametrize("argv", [["bench", "load"]])
-def test_unlanded_subcommands_say_so_and_fail(argv, capsys):
+@pytest.mark.parametrize("argv,says", [
+    (["bench", "load"], "needs --url"),
+    (["bench", "load", "--url", "http://10.1.2.3:8000"], "only targets loopback"),
+    (["bench", "load", "--url", "ftp://127.0.0.1/"], "http(s)://"),
+])
+def test_bench_load_refuses_a_missing_or_non_loopback_url(argv, says, capsys):
     from fpps.cli import main
 
-    assert main(argv) != 0
-    assert "not available yet" in capsys.readouterr().err
+    assert main(argv) == 2
+    assert says in capsys.readouterr().err
