@@ -194,6 +194,15 @@ def _floats(text: str | None, none_ok: bool = False) -> tuple[Any, ...]:
     return tuple(float(v) for v in text.split(",") if v.strip())
 
 
+def _shard(text: str) -> tuple[int, int] | None:
+    """`I/N` -> (I, N), or None when malformed."""
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        return None
+    return (i, n) if 0 <= i < n else None
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
     # The CLI may import both fpps.eval and fpps.steering; fpps.eval imports the Ray-free engine.
     from fpps.eval.judges import make_judge
@@ -222,6 +231,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         return 2
     if args.limit:
         records = records[:args.limit]
+    shard = _shard(args.shard) if args.shard else None
+    if args.shard and shard is None:
+        print(f"error: --shard must be I/N with 0 <= I < N, got {args.shard!r}", file=sys.stderr)
+        return 2
+    if shard is not None:  # this worker's users only; answers go to the shared OUT cache
+        records = records[shard[0]::shard[1]]
     if not records:
         print(f"error: no {args.split} records in {data}", file=sys.stderr)
         return 2
@@ -255,6 +270,16 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     prov = {"data": {"file": os.path.basename(data), "sha256": _sha256(data), "split": args.split,
                      "records": len(records), "limit": args.limit}}
+    if shard is not None:
+        from fpps.eval.runner import run_eval
+
+        try:
+            done = run_eval(records, backend, args.out, config, progress=not args.quiet)
+        finally:
+            backend.close()
+        print(f"shard {args.shard}: {len(done)} answers in {args.out}; run again without --shard "
+              "(same options) to report")
+        return 0
     try:
         report = evaluate(records, backend, args.out, config, judge=judge, progress=not args.quiet,
                           plots=not args.no_plots, boot=args.bootstrap, provenance=prov)
@@ -351,6 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--judge", default="contains", choices=["contains", "llm"])
     e.add_argument("--judge-url"), e.add_argument("--judge-model"), e.add_argument("--judge-api-key")
     e.add_argument("--limit", type=int, help="evaluate the first N records only")
+    e.add_argument("--shard", help="I/N: generate only every N-th user from the I-th into OUT's "
+                   "answer cache (N workers share OUT; a final run without --shard reports)")
     e.add_argument("--max-tokens", type=int, default=32, help="greedy answer length")
     e.add_argument("--top-k", type=int, default=3, help="sessions retrieved for the RAG prompt")
     e.add_argument("--method", default="rag", choices=["rag", "pag"],

@@ -42,3 +42,11 @@ def test_bench_load_refuses_a_missing_or_non_loopback_url(argv, says, capsys):
 
     assert main(argv) == 2
     assert says in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("shard", ["2/2", "1", "a/b", "3/2", "0/0"])
+def test_eval_refuses_a_malformed_shard(shard, capsys):
+    from fpps.cli import main
+
+    assert main(["eval", "--out", "unused", "--shard", shard]) == 2
+    assert "--shard must be I/N" in capsys.readouterr().err
