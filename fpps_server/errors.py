@@ -16,6 +16,7 @@ names only the request id; the traceback goes to the log.
 | `UnknownUserError`, `UnknownSessionError`,  | 404                            |
 | `UnknownArtifactError`, `UnknownModelError` |                                |
 | `EngineOverloaded`, Serve back-pressure     | 503 + `Retry-After`            |
+| model replica died (Ray `RayActorError`)    | 503 + `Retry-After`            |
 | `TimeoutError`                              | 504                            |
 | `NotImplementedError`                       | 501                            |
 | anything else                               | 500, sanitized, with request id|
@@ -110,6 +111,12 @@ def _is_backpressure(exc: BaseException) -> bool:
     return type(exc).__name__ == "BackPressureError"  # ray.serve.exceptions, without importing Ray
 
 
+def _is_replica_lost(exc: BaseException) -> bool:
+    """The model replica died under the call (Ray `ActorDiedError`/`ActorUnavailableError`, both
+    `RayActorError`s): Serve starts a new one, so the client may retry; not an internal bug."""
+    return any(c.__name__ == "RayActorError" for c in type(exc).__mro__)
+
+
 def to_http(exc: BaseException, request_id: str) -> tuple[int, dict[str, Any], dict[str, str]]:
     """Map any exception to `(status, body, headers)`. The only exception-to-HTTP function."""
     from fastapi.exceptions import RequestValidationError
@@ -146,6 +153,11 @@ def to_http(exc: BaseException, request_id: str) -> tuple[int, dict[str, Any], d
     if isinstance(exc, EngineOverloaded) or _is_backpressure(exc):
         return 503, error_body(f"server overloaded ({exc}); retry after {RETRY_AFTER_S} s",
                                "overloaded_error", None, "overloaded"), {"Retry-After": str(RETRY_AFTER_S)}
+    if _is_replica_lost(exc):
+        log.warning("request %s: model replica lost (%s)", request_id, type(exc).__name__)
+        return 503, error_body("the model replica serving this request stopped; retry after "
+                               f"{RETRY_AFTER_S} s", "server_error", None, "model_unavailable"), \
+            {"Retry-After": str(RETRY_AFTER_S)}
     if isinstance(exc, TimeoutError):
         return 504, error_body(f"request {request_id} timed out", "timeout_error", None, "timeout"), {}
     if isinstance(exc, NotImplementedError):

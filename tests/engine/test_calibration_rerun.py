@@ -3,7 +3,8 @@
 The subset is recorded in the shipped manifest (`rerun_subset`: the shortest-prompt members of
 both contrastive groups plus a few other training questions), so the rerun sees the same greedy
 answers, hence the same groups, at a fraction of the cost (no grid search). It must select a
-layer near the shipped one and its probe must agree with the shipped probe on most questions.
+layer near the shipped one (among the shipped run's best quarter of layers by fused score) and
+its probe must agree with the shipped probe on most questions.
 """
 
 from __future__ import annotations
@@ -48,7 +49,12 @@ def test_small_calibration_selects_nearby_layer_and_agreeing_probe(tmp_path):
     art = calibrate(examples, tmp_path / "art", adapter=adapter, config=cfg, cache_dir=tmp_path / "cache",
                     log=lambda _: None)
 
-    assert abs(art.layer - shipped.layer) <= 3, (art.layer, shipped.layer)
+    # The fused per-layer scores are flat across the late layers (0.028-0.032 for 23-29 in the
+    # shipped manifest), so 3+3 questions cannot pin one layer: "near" means among the shipped
+    # run's best quarter of layers by score, and at most 6 layers away.
+    scores = man["layer_selection"]["scores"]
+    best = sorted(range(len(scores)), key=lambda i: -scores[i])[:max(1, len(scores) // 4)]
+    assert art.layer in best and abs(art.layer - shipped.layer) <= 6, (art.layer, shipped.layer, best)
     agree = 0
     for ex in examples:
         key = _encode(adapter, ex, cfg)[2]
