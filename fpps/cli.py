@@ -130,7 +130,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"error: no training questions in {args.data}", file=sys.stderr)
         return 2
     config = CalibrationConfig(max_tokens=args.max_tokens, top_k=args.top_k, method=args.method,
-                               min_layer=args.min_layer)
+                               min_layer=args.min_layer, probe_labels=args.probe_labels)
     if args.gammas:
         import dataclasses
 
@@ -346,6 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--name", help="artifact name recorded in the manifest (default: OUT's name)")
     c.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     c.add_argument("--gammas", help="comma-separated gamma grid (default 0,0.1,0.3,0.5,1,2,3)")
+    c.add_argument("--probe-labels", default="auto", choices=["auto", "groups", "kinds"],
+                   help="probe training set: the paper's groups (degraded=1, beneficial=0), "
+                   "kinds (every factual=1, every personal=0), or auto (groups if both have >= 8)")
     c.add_argument("--reverse", action="store_true", help="process questions last-first: a "
                    "second worker on the same --cache-dir halves the wall time")
     c.set_defaults(func=_cmd_calibrate)
