@@ -47,6 +47,10 @@ def make_test_artifact(tmp: Path) -> str | None:
     return str(out)
 
 
+class _PortTaken(Exception):
+    """The server could not bind its port (taken between `free_port` and the bind)."""
+
+
 class Server:
     """`fpps serve` in a subprocess on a free loopback port, configured by a serve.yaml."""
 
@@ -61,6 +65,16 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 300.0, **extra: Any) -> "Server":
+        """Start and wait until ready. `free_port` can race with Ray, which opens ports of its own
+        while it boots: a server that lost its port is started again on a fresh one (twice at most)."""
+        for attempt in range(3):
+            try:
+                return self._start(timeout, **extra)
+            except _PortTaken:
+                self.port = free_port()
+        raise RuntimeError(f"no free port after 3 attempts:\n{self.tail()}")
+
+    def _start(self, timeout: float, **extra: Any) -> "Server":
         cfg = self.workdir / "serve.yaml"
         cfg.write_text(yaml.safe_dump({"applications": [{"args": {**self.args, **extra}}]}))
         ready = self.workdir / "ready"
@@ -74,6 +88,8 @@ class Server:
         deadline = time.monotonic() + timeout
         while not ready.exists():
             if self.proc.poll() is not None:
+                if "Failed to bind to address" in self.tail(200):
+                    raise _PortTaken(self.port)
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.tail()}")
             if time.monotonic() > deadline:
                 self.kill()
