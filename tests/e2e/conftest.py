@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import httpx
 import pytest
@@ -130,9 +130,15 @@ def fpps_server(tmp_path_factory):
     args: dict[str, Any] = {"database_url": f"sqlite:///{work / 'memory.db'}",
                             "max_batch_size": 4, "max_queue": 2, "default_max_tokens": 16,
                             "request_timeout_s": 120}
+    yield from serve_for_module(work, args)
+
+
+def serve_for_module(work: Path, args: dict[str, Any]) -> Iterator[Server]:
+    """Body of a module-scoped server fixture: the test artifact (unless the shipped one exists),
+    a started server, and on teardown a graceful-shutdown check. Use as `yield from`."""
     art = make_test_artifact(work)
     if art is not None:
-        args["artifact"] = art
+        args = {**args, "artifact": art}
     server = Server(work, args).start()
     yield server
     code = server.stop()

@@ -146,7 +146,7 @@ def _synthetic_answers(users: int = 6) -> tuple[list[dict[str, Any]], list[bool]
 def playground_server(tmp_path_factory):
     """`fpps serve --reports DIR` (the conftest `Server`), with one real `fpps eval` report."""
     from fpps.eval.reports import build_report
-    from tests.e2e.conftest import Server, make_test_artifact
+    from tests.e2e.conftest import serve_for_module
 
     work = tmp_path_factory.mktemp("fpps-playground")
     answers, verdicts = _synthetic_answers()
@@ -155,14 +155,7 @@ def playground_server(tmp_path_factory):
     args: dict[str, Any] = {"database_url": f"sqlite:///{work / 'memory.db'}", "max_batch_size": 4,
                             "max_queue": 4, "default_max_tokens": 32, "request_timeout_s": 300,
                             "reports": str(work / "reports")}
-    art = make_test_artifact(work)
-    if art is not None:
-        args["artifact"] = art
-    server = Server(work, args).start()
-    yield server
-    code = server.stop()
-    server.kill()
-    assert code == 0, f"server did not shut down gracefully ({code}):\n{server.tail()}"
+    yield from serve_for_module(work, args)
 
 
 @pytest.fixture(scope="module")

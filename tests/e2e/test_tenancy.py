@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.conftest import Server, make_test_artifact
+from tests.e2e.conftest import serve_for_module
 
 pytestmark = pytest.mark.slow
 
@@ -39,14 +39,7 @@ def server(tmp_path_factory):
                             "max_queue": 4, "default_max_tokens": 4, "request_timeout_s": 120,
                             "api_key_file": str(work / "keys.yaml"), "api_keys": [LEGACY],
                             "audit_log": str(work / "audit.jsonl")}
-    art = make_test_artifact(work)
-    if art is not None:
-        args["artifact"] = art
-    srv = Server(work, args).start()
-    yield srv
-    code = srv.stop()
-    srv.kill()
-    assert code == 0, f"server did not shut down gracefully ({code}):\n{srv.tail()}"
+    yield from serve_for_module(work, args)
 
 
 @pytest.fixture(scope="module")
