@@ -80,7 +80,19 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             from fpps.server.bench import run_engine_bench
         except ImportError:
             return _not_landed("bench engine", 6)(args)
-        result = run_engine_bench(out, quick=args.quick)
+        result = run_engine_bench(out, quick=args.quick, repeats=args.repeats)
+    elif args.target == "http":
+        from fpps.server.bench_http import run_http_bench
+
+        if not args.url:
+            print("error: bench http needs --url of a running server (loopback only)", file=sys.stderr)
+            return 2
+        try:
+            result = run_http_bench(args.url, out, requests=args.requests or (8 if args.quick else 30),
+                                    threads=args.threads, api_key=args.api_key)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     else:
         from fpps.server.loadgen import LoadConfig, run_load
 
@@ -394,13 +406,18 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(func=_cmd_eval)
 
-    b = sub.add_parser("bench", help="benchmarks with JSON output: kernel | engine | load")
-    b.add_argument("target", choices=["kernel", "engine", "load"])
+    b = sub.add_parser("bench", help="benchmarks with JSON output: kernel | engine | load | http")
+    b.add_argument("target", choices=["kernel", "engine", "load", "http"])
     b.add_argument("--out", help="folder for bench-<target>.json")
     b.add_argument("--url"), b.add_argument("--quick", action="store_true")
+    b.add_argument("--threads", type=int, default=1,
+                   help="http: torch threads of the in-process engine; match the replica's (num_cpus)")
+    b.add_argument("--repeats", type=int, default=3,
+                   help="engine: interleaved rounds of every scenario; each reports its median round")
     b.add_argument("--capacity", type=int, help="load: requests the server holds (default: "
                    "max_batch_size + max_queue from /ready); levels run 1x, 2x, 4x this many clients")
-    b.add_argument("--requests", type=int, help="load: request budget per level (default 64; 16 with --quick)")
+    b.add_argument("--requests", type=int, help="load: request budget per level (default 64; 16 with --quick); "
+                   "http: sequential requests per side (default 30; 8 with --quick)")
     b.add_argument("--time-limit", type=float, default=120.0, help="load: seconds per level at most")
     b.add_argument("--max-tokens", type=int, default=4, help="load: tokens decoded per request")
     b.add_argument("--api-key", help="load: Bearer key of the server")

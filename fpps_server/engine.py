@@ -172,6 +172,7 @@ class SteeredEngine:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self.steps = 0
+        self.phase_s = {"prefill": 0.0, "decode": 0.0}  # wall seconds spent in each kind of step
         self._hook = adapter.hook_block_output(self.layer, self._edit_hook) if self.layer is not None else None
 
     # ---- public API -------------------------------------------------------------------------
@@ -243,10 +244,13 @@ class SteeredEngine:
             self._drop([r for r in self._rows if r.cancelled], "cancelled")
             with self._cv:
                 new = self._admissible()
+            t0 = time.perf_counter()
             if new:
                 self._prefill(new)
+                self.phase_s["prefill"] += time.perf_counter() - t0
             elif self._rows:
                 self._decode()
+                self.phase_s["decode"] += time.perf_counter() - t0
             self.steps += 1
         except Exception as e:  # a failed step fails its rows, never the engine
             for row in [*self._rows]:

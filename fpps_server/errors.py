@@ -35,10 +35,15 @@ from .engine import EngineOverloaded
 from .memory import UnknownSessionError, UnknownUserError
 from .tenancy import AccessDenied, InvalidApiKey
 
-__all__ = ["ApiError", "UnknownModelError", "RETRY_AFTER_S", "to_http", "error_body"]
+__all__ = ["ApiError", "UnknownModelError", "RETRY_AFTER_S", "REPLICA_LOST_RETRY_AFTER_S", "to_http",
+           "error_body"]
 
 log = logging.getLogger("fpps.server")
 RETRY_AFTER_S = 1
+"""Seconds a client waits after an overload 503: a batch slot frees within a few decode steps."""
+REPLICA_LOST_RETRY_AFTER_S = 15
+"""Seconds a client waits after its model replica died: Ray starts a new one, which loads the
+model first (~18 s measured for the default model on the 2-core CPU box)."""
 
 
 class ApiError(Exception):
@@ -156,8 +161,8 @@ def to_http(exc: BaseException, request_id: str) -> tuple[int, dict[str, Any], d
     if _is_replica_lost(exc):
         log.warning("request %s: model replica lost (%s)", request_id, type(exc).__name__)
         return 503, error_body("the model replica serving this request stopped; retry after "
-                               f"{RETRY_AFTER_S} s", "server_error", None, "model_unavailable"), \
-            {"Retry-After": str(RETRY_AFTER_S)}
+                               f"{REPLICA_LOST_RETRY_AFTER_S} s", "server_error", None, "model_unavailable"), \
+            {"Retry-After": str(REPLICA_LOST_RETRY_AFTER_S)}
     if isinstance(exc, TimeoutError):
         return 504, error_body(f"request {request_id} timed out", "timeout_error", None, "timeout"), {}
     if isinstance(exc, NotImplementedError):

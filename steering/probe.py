@@ -14,11 +14,11 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.model_selection import GroupKFold, StratifiedKFold, cross_val_score
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["RiskProbe", "cross_val_accuracy", "fit_probe"]
+__all__ = ["RiskProbe", "cross_val_accuracy", "fit_probe", "gate_accuracy"]
 
 
 class RiskProbe(ClassifierMixin, BaseEstimator):
@@ -111,3 +111,24 @@ def cross_val_accuracy(X: torch.Tensor, y: Sequence[int], *, folds: int = 5, see
         return float("nan")
     cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     return float(cross_val_score(RiskProbe(**kwargs), X.double().numpy(), labels, cv=cv).mean())
+
+
+def gate_accuracy(X: torch.Tensor, y: Sequence[int], groups: Sequence[str], fit_on: Sequence[bool], *,
+                  folds: int = 5, **kwargs: Any) -> float:
+    """Out-of-fold accuracy on *every* row of a probe fit only on the rows where `fit_on` holds.
+
+    The served gate sees every request, not only the contrastive groups a probe may be fit on;
+    this measures that: folds split by `groups` (a user's questions stay together), each fold's
+    probe is fit on the other folds' `fit_on` rows and scored on all of its own rows.
+
+    Returns nan when some fold has no fit row of one class.
+    """
+    X_, y_ = X.double().numpy(), np.asarray(y)
+    fit = np.asarray(fit_on, dtype=bool)
+    hits = 0
+    for train, test in GroupKFold(n_splits=folds).split(X_, y_, np.asarray(groups)):
+        train = train[fit[train]]
+        if len(np.unique(y_[train])) < 2:
+            return float("nan")
+        hits += int((RiskProbe(**kwargs).fit(X_[train], y_[train]).predict(X_[test]) == y_[test]).sum())
+    return hits / len(y_)

@@ -91,3 +91,30 @@ def test_serve_config_builds_the_typed_application():
     assert model.engine.config.max_batch_size == model_cfg["user_config"]["max_batch_size"]
     with pytest.raises(ValueError, match="unknown user_config"):
         model.reconfigure({"alpha": 1})
+
+
+def test_serve_config_edge_admission_matches_its_deployments():
+    """`serve deploy` hands the deployments' overrides to Serve, not to the args: the explicit
+    `max_inflight` must equal what the model replicas hold per ingress replica, or the edge
+    rejects load the autoscaled replicas could take (or admits more than they hold)."""
+    from fpps.server.config import ServerArgs, edge_capacity
+
+    app_cfg = yaml.safe_load((ROOT / "fpps_server" / "serve.yaml").read_text())["applications"][0]
+    deps = {d["name"]: d for d in app_cfg["deployments"]}
+    implied = ServerArgs.model_validate({
+        **{k: v for k, v in app_cfg["args"].items() if k != "max_inflight"},
+        "user_config": deps["FppsModel"]["user_config"],
+        "autoscaling_config": deps["FppsModel"]["autoscaling_config"],
+        "ingress_replicas": deps["FppsIngress"]["num_replicas"]})
+    assert app_cfg["args"]["max_inflight"] == edge_capacity(implied)
+
+
+def test_edge_capacity_defaults():
+    from fpps.server.config import ServerArgs, edge_capacity
+
+    assert edge_capacity(ServerArgs(max_batch_size=4, max_queue=2)) == 6
+    assert edge_capacity(ServerArgs(max_batch_size=4, max_queue=2, replicas=3, ingress_replicas=2)) == 9
+    assert edge_capacity(ServerArgs(max_batch_size=4, max_queue=2, ingress_replicas=8)) == 1
+    auto = ServerArgs(max_batch_size=4, max_queue=2, autoscaling_config={"min_replicas": 1, "max_replicas": 5},
+                      user_config={"max_queue": 6})
+    assert edge_capacity(auto) == 50

@@ -130,11 +130,11 @@ def test_a_lost_replica_maps_to_a_retryable_503():
     """Ray's actor-death errors are a 503 with Retry-After, not an internal 500."""
     from ray.exceptions import ActorDiedError, ActorUnavailableError
 
-    from fpps.server.errors import to_http
+    from fpps.server.errors import REPLICA_LOST_RETRY_AFTER_S, to_http
 
     for exc in (ActorDiedError(), ActorUnavailableError("replica restarting", None)):
         status, body, headers = to_http(exc, "req-1")
-        assert status == 503 and headers == {"Retry-After": "1"}, (exc, status, body)
+        assert status == 503 and headers == {"Retry-After": str(REPLICA_LOST_RETRY_AFTER_S)}, (exc, status, body)
         assert body["error"]["code"] == "model_unavailable" and set(body["error"]) == ERROR_FIELDS
     assert to_http(RuntimeError("boom"), "req-2")[0] == 500
 

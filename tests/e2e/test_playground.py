@@ -40,7 +40,8 @@ def client(tmp_path_factory):
     """The ingress app with API keys on and a reports folder, without Ray or a model."""
     from fastapi.testclient import TestClient
 
-    from fpps.server.app import FppsIngress, ServerArgs, _create_api
+    from fpps.server.config import ServerArgs
+    from fpps.server.ingress import FppsIngress, _create_api
 
     reports = tmp_path_factory.mktemp("reports")
     _fake_report(reports / "run-1")
@@ -50,7 +51,7 @@ def client(tmp_path_factory):
     # The ingress' own __init__ (not Serve's replica wrapper) with no model handle behind it.
     cls = FppsIngress.func_or_class
     init = next(c.__dict__["__init__"] for c in cls.__mro__
-                if "__init__" in c.__dict__ and c.__dict__["__init__"].__module__ == "fpps.server.app")
+                if "__init__" in c.__dict__ and c.__dict__["__init__"].__module__ == "fpps.server.ingress")
     ing = object.__new__(cls)
     init(ing, None, args)
     with TestClient(_create_api(ing)) as c:

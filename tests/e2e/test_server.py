@@ -207,6 +207,8 @@ def test_overload_is_503_with_retry_after(http):
     busy = next(r for r in results if r.status_code == 503)
     assert int(busy.headers["retry-after"]) >= 1
     assert busy.json()["error"]["type"] == "overloaded_error"
+    # The excess is turned away at the edge, before the model is asked.
+    assert any("in flight" in r.json()["error"]["message"] for r in results if r.status_code == 503)
 
 
 def test_metrics_count_requests_tokens_gates_and_p_hat(http):

@@ -10,7 +10,6 @@ its probe must agree with the shipped probe on most questions.
 from __future__ import annotations
 
 import pytest
-import torch
 
 pytestmark = pytest.mark.slow
 

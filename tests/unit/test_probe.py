@@ -10,7 +10,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fpps.steering.probe import RiskProbe, cross_val_accuracy, fit_probe
+from fpps.steering.probe import RiskProbe, cross_val_accuracy, fit_probe, gate_accuracy
 
 
 @parametrize_with_checks([RiskProbe(), RiskProbe(standardize=False)])
@@ -64,3 +64,23 @@ def test_fit_probe_and_cross_val_accuracy_on_tensors():
     acc = cross_val_accuracy(torch.tensor(X, dtype=torch.float32), y.tolist(), folds=4)
     assert 0.7 < acc <= 1.0
     assert np.isnan(cross_val_accuracy(torch.zeros(3, 2), [0, 0, 1]))
+
+
+def test_gate_accuracy_scores_every_row_not_just_the_fit_rows():
+    """A probe fit on a narrow subset (the contrastive groups) can separate that subset and still
+    misgate the rest: positives and negatives differ along axis 0 everywhere, but inside the fit
+    subset axis 1 separates them too, and more strongly. `gate_accuracy` scores all rows."""
+    rng = np.random.default_rng(0)
+    n = 400
+    y = np.arange(n) % 2
+    groups = [f"u{i // 2}" for i in range(n)]
+    X = rng.normal(size=(n, 2))
+    X[:, 0] += 1.0 * (2 * y - 1)
+    subset = rng.random(n) < 0.3
+    X[subset, 1] += 4.0 * (2 * y[subset] - 1)  # a shortcut only the subset has
+    Xt = torch.tensor(X, dtype=torch.float32)
+    narrow = gate_accuracy(Xt, y.tolist(), groups, subset.tolist())
+    wide = gate_accuracy(Xt, y.tolist(), groups, [True] * n)
+    assert wide > narrow + 0.03, (narrow, wide)
+    assert 0.5 < narrow < 1.0 and wide > 0.75
+    assert np.isnan(gate_accuracy(Xt, y.tolist(), groups, (y == 1).tolist()))  # one class only

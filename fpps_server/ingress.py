@@ -1,0 +1,511 @@
+"""The HTTP ingress: FastAPI routes, the ASGI edge (ids, body cap, keys, admission, errors),
+metrics, and the calls into the model deployment.
+
+`FppsIngress` validates every request (pydantic models, then `SteeringParams` and
+`SamplingParams`) before anything is sent to the model, builds the personalized prompt from
+inline history or the user's stored sessions (`MemoryStore`) and its history-free twin, and maps
+every exception to an HTTP error through `errors.to_http`.
+"""
+
+import asyncio
+import dataclasses
+import json
+import logging
+import time
+import uuid
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from ray import serve
+from ray.serve.exceptions import BackPressureError
+from ray.serve.handle import DeploymentHandle
+
+from .audit import audit_steering, configure_audit_log
+from .config import ServerArgs, edge_capacity
+from .engine import EngineOutput, EngineOverloaded, GenerationRequest
+from .errors import ApiError, UnknownModelError, to_http
+from .memory import SESSION_ID_PATTERN, USER_ID_PATTERN, MemoryStore, sqlite_url
+from .playground import is_public_path, register_playground
+from .protocol import (
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    ChatCompletionResponse,
+    Choice,
+    ChunkChoice,
+    DeletedResponse,
+    Delta,
+    FppsDiagnostics,
+    FppsOptions,
+    ModelCard,
+    ModelList,
+    ResponseMessage,
+    SessionCreateRequest,
+    SessionListResponse,
+    SessionResponse,
+    Usage,
+)
+from .tenancy import KeyScope, load_keyring
+
+__all__ = ["FppsIngress", "CHAT_PATH"]
+
+log = logging.getLogger("fpps.server")
+
+
+def _cancel(response: Any) -> None:
+    """Cancel a handle call, best effort and without raising.
+
+    Ray's `cancel()` may fetch the call's result first and re-raise its error (a
+    `BackPressureError` for a call that was never admitted); raised from an error branch,
+    that would escape to Ray's own plain-text 503 handler instead of `errors.to_http`.
+    """
+    try:
+        response.cancel()
+    except Exception:  # noqa: BLE001 - nothing left to cancel, or cancelled already
+        log.debug("cancel of a handle call raised", exc_info=True)
+
+
+def _diagnostics(out: EngineOutput, sessions: int) -> FppsDiagnostics:
+    return FppsDiagnostics(mode=out.mode, p_hat=out.p_hat, gate=out.gate,
+                           effective_strength=out.effective_alpha, gamma=out.gamma, tau=out.tau,
+                           layer=out.layer, artifact_id=out.artifact_id, personalized=sessions > 0,
+                           sessions=sessions)
+
+
+class _Metrics:
+    """Prometheus metrics of one ingress replica (its own registry)."""
+
+    def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+
+        self.registry = r = CollectorRegistry()
+        self.requests = Counter("fpps_requests", "HTTP requests", ["route", "status"], registry=r)
+        self.latency = Histogram("fpps_request_latency_seconds", "HTTP request latency", ["route"],
+                                 buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120),
+                                 registry=r)
+        self.tokens = Counter("fpps_tokens", "Tokens processed", ["kind"], registry=r)
+        self.gate = Counter("fpps_gate_decisions", "Steering gate decisions", ["mode", "gate"], registry=r)
+        self.p_hat = Histogram("fpps_p_hat", "Probe output p_hat at the last prompt position",
+                               buckets=tuple(i / 10 for i in range(1, 11)), registry=r)
+
+    def record(self, outs: list[EngineOutput]) -> None:
+        for o in outs:
+            self.tokens.labels("completion").inc(o.completion_tokens)
+            self.gate.labels(o.mode, o.gate).inc()
+            if o.p_hat is not None:
+                self.p_hat.observe(o.p_hat)
+        if outs:
+            self.tokens.labels("prompt").inc(outs[0].prompt_tokens)
+
+
+async def _read_body(receive: Any, limit: int) -> dict[str, Any]:
+    """Read the whole request body (at most `limit` bytes) into one `http.request` message.
+
+    The body is read here, before any route runs, so that a chunked body without
+    Content-Length that grows past the cap is a 413 here; read inside FastAPI, the cap's error
+    would be swallowed into a generic 400 "error parsing the body". Bodies are small (the cap
+    is 2 MB by default), so holding one in memory costs what FastAPI's parse costs anyway.
+
+    Raises:
+        ApiError: 413 when the body exceeds `limit`.
+    """
+    chunks: list[bytes] = []
+    seen = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away: let the app see it
+            return message
+        chunk = message.get("body", b"")
+        seen += len(chunk)
+        if seen > limit:
+            raise ApiError(413, f"request body exceeds {limit} bytes", code="body_too_large")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+
+CHAT_PATH = "/v1/chat/completions"
+
+
+class _Edge:
+    """Pure ASGI middleware: request id, body cap, API keys, admission of chat requests, metrics,
+    and the catch-all that turns any escaped exception into the OpenAI error shape.
+
+    Admission counts chat requests in this replica and answers the one over `max_inflight` with
+    a 503 at once: rejected later, at the model's queue, a request first pays the body parse,
+    the memory lookup and a round trip to a replica that is busy decoding (p50 87 ms, p99 0.4 s
+    at 4x capacity measured), so overload would slow the rejections it is meant to make fast."""
+
+    def __init__(self, app: Any, ingress: "FppsIngress") -> None:
+        self.app, self.ing = app, ingress
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        rid = "chatcmpl-" + uuid.uuid4().hex[:24]
+        scope.setdefault("state", {})["request_id"] = rid
+        path: str = scope.get("path", "")
+        started, status, t0, admitted = False, 500, time.perf_counter(), False
+
+        async def send_wrapped(message: dict[str, Any]) -> None:
+            nonlocal started, status
+            if message["type"] == "http.response.start":
+                started, status = True, message["status"]
+                message.setdefault("headers", []).append((b"x-fpps-request-id", rid.encode()))
+            await send(message)
+
+        try:
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+            limit = self.ing.args.max_body_bytes
+            if int(headers.get("content-length") or 0) > limit:
+                raise ApiError(413, f"request body exceeds {limit} bytes", code="body_too_large")
+            scope["state"]["principal"] = self.ing.authorize(path, headers.get("authorization"))
+            if path == CHAT_PATH and scope.get("method") == "POST":
+                if self.ing.inflight >= self.ing.max_inflight:
+                    raise EngineOverloaded(f"{self.ing.inflight} requests in flight, the limit")
+                self.ing.inflight += 1
+                admitted = True
+            replay = await _read_body(receive, limit)
+
+            async def receive_replayed() -> dict[str, Any]:
+                # The whole (capped) body once, then the live channel (disconnect notices).
+                nonlocal replay
+                if replay is not None:
+                    message, replay = replay, None
+                    return message
+                return await receive()
+
+            await self.app(scope, receive_replayed, send_wrapped)
+        except Exception as exc:  # noqa: BLE001 - the one catch-all at the edge
+            if started:
+                log.exception("request %s failed after its response started", rid)
+                return
+            code, body, extra = to_http(exc, rid)
+            status = code
+            hdrs = [(b"content-type", b"application/json"), (b"x-fpps-request-id", rid.encode())]
+            hdrs += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+            await send({"type": "http.response.start", "status": code, "headers": hdrs})
+            await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+        finally:
+            if admitted:
+                self.ing.inflight -= 1
+            route = self.ing.route_label(path)
+            self.ing.metrics.requests.labels(route, str(status)).inc()
+            self.ing.metrics.latency.labels(route).observe(time.perf_counter() - t0)
+
+
+@serve.deployment(name="FppsIngress")
+@serve.ingress()
+class FppsIngress:
+    """The HTTP front: OpenAI routes, memory routes, health, readiness and metrics."""
+
+    def __init__(self, model: DeploymentHandle, args: ServerArgs) -> None:
+        self.model, self.args = model, args
+        url = args.database_url or sqlite_url(_default_db_path())
+        self.store = MemoryStore(url)
+        self.keyring = load_keyring(args.api_keys, args.admin_api_keys, args.api_key_file)
+        configure_audit_log(args.audit_log)
+        self.metrics = _Metrics()
+        self._info: dict[str, Any] | None = None
+        self.max_inflight = args.max_inflight or edge_capacity(args)
+        self.inflight = 0  # chat requests inside this replica now (the event loop is single-threaded)
+        self.defaults = {"mode": args.default_mode, "strength": args.default_strength,
+                         "gamma": args.gamma, "tau": args.tau}
+
+    # ---- helpers ----------------------------------------------------------------------------
+    def authorize(self, path: str, header: str | None) -> KeyScope | None:
+        """The scope of the request's API key; None on the routes that need none.
+
+        Raises `InvalidApiKey` (401). What the key may do is checked where the route knows the
+        user and the steering it asks for (`KeyScope.check_memory`, `_requests`)."""
+        if path == "/health" or is_public_path(path):  # the page holds no data
+            return None
+        token = header[7:].strip() if header and header[:7].lower() == "bearer " else ""
+        return self.keyring.authenticate(token)
+
+    @staticmethod
+    def route_label(path: str) -> str:
+        if path.startswith("/v1/users/"):
+            return "/v1/users/{user_id}/sessions" if "/sessions" in path else "/v1/users/{user_id}"
+        known = ("/v1/chat/completions", "/v1/models", "/health", "/ready", "/metrics", "/docs",
+                 "/openapi.json")
+        return path if path in known else "other"
+
+    async def info(self) -> dict[str, Any]:
+        if self._info is None:
+            try:
+                self._info = await self.model.info.remote()
+            except BackPressureError as e:  # the model's queue is full: a 503 like any other
+                raise EngineOverloaded(str(e)) from None
+        return self._info
+
+    async def _check_model(self, name: str | None) -> str:
+        info = await self.info()
+        if name is not None and name not in (info["id"], "fpps", "default"):
+            raise UnknownModelError(f"model '{name}' is not served here; use '{info['id']}'")
+        return str(info["id"])
+
+    async def _history(self, body: ChatCompletionRequest) -> tuple[list[list[dict[str, str]]], list[str | None] | None]:
+        f = body.fpps or FppsOptions()
+        if f.history is not None:
+            keep = [i for i, s in enumerate(f.history) if s]  # empty sessions carry nothing
+            sessions = [[m.plain() for m in f.history[i]] for i in keep]
+            return sessions, [f.dates[i] for i in keep] if f.dates is not None else None
+        if body.user is None:
+            return [], None
+        stored = await asyncio.to_thread(self.store.list_sessions, body.user)
+        return [list(s.messages) for s in stored], [s.date for s in stored]
+
+    async def _requests(self, body: ChatCompletionRequest, rid: str,
+                        principal: KeyScope) -> tuple[list[GenerationRequest], int]:
+        """Validated engine requests for one chat call, and how many sessions personalize it.
+
+        The key's scope is checked here, before anything reaches the model: the `user` it
+        personalizes with, and the resolved mode and strength against its limits."""
+        from fpps.steering import RagPersonalizer, SteeringParams, history_free_messages
+
+        f = body.fpps or FppsOptions()
+        steering = body.to_steering_params(self.defaults)
+        if body.user is not None:
+            principal.check_user(body.user, "user")
+        alpha = principal.check_steering(steering.mode, steering.alpha, mode_given=f.mode is not None,
+                                         strength_given=f.strength is not None, compare=f.compare)
+        if alpha != steering.alpha:
+            steering = dataclasses.replace(steering, alpha=alpha)
+        sampling = body.to_sampling_params(self.args.default_max_tokens)
+        if f.compare and body.n != 1:
+            raise ApiError(400, "'compare' returns two choices and needs n = 1", param="n")
+        if f.dates is not None and f.history is not None and len(f.dates) != len(f.history):
+            raise ApiError(400, "'fpps.dates' must have one entry per session", param="fpps.dates")
+        sessions, dates = await self._history(body)
+        prefix = [m.plain() for m in body.messages[:-1]]
+        if sessions:
+            top_k = f.top_k or self.args.top_k
+            msgs = prefix + RagPersonalizer(top_k=top_k).messages(body.question, sessions, dates, f.current_date)
+            twin: list[dict[str, str]] | None = prefix + history_free_messages(body.question, f.current_date)
+        else:  # plain chat: nothing to personalize, so nothing to steer away from
+            msgs, twin = prefix + [body.messages[-1].plain()], None
+            steering = dataclasses.replace(steering, mode="off")
+        if f.compare:
+            variants = [SteeringParams(mode="off"), steering]
+            samplings = [sampling, sampling]
+        else:
+            variants = [steering] * body.n
+            samplings = [sampling if sampling.seed is None or i == 0 else
+                         dataclasses.replace(sampling, seed=sampling.seed + i) for i in range(body.n)]
+        reqs = [GenerationRequest(messages=msgs, twin_messages=twin if s.is_active else None,
+                                  steering=s, sampling=sp, request_id=f"{rid}-{i}")
+                for i, (s, sp) in enumerate(zip(variants, samplings))]
+        return reqs, len(sessions)
+
+    @staticmethod
+    def _raise_remote(err: dict[str, Any]) -> None:
+        e = err["error"]
+        if e.get("kind") == "overloaded":
+            raise EngineOverloaded(e.get("message", "queue full"))
+        raise ApiError(400, e.get("message", "invalid request"), param=e.get("param"), code="invalid_value")
+
+    @staticmethod
+    def _audit(rid: str, principal: KeyScope, body: ChatCompletionRequest, i: int, out: EngineOutput,
+               n_sessions: int) -> None:
+        audit_steering(request_id=rid, key_id=principal.key_id, user=body.user, choice=i, mode=out.mode,
+                       p_hat=out.p_hat, gate=out.gate, strength=out.effective_alpha, sessions=n_sessions,
+                       finish_reason=out.finish_reason)
+
+    def _usage(self, outs: list[EngineOutput]) -> Usage:
+        prompt = outs[0].prompt_tokens if outs else 0
+        completion = sum(o.completion_tokens for o in outs)
+        return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
+
+    # ---- chat -------------------------------------------------------------------------------
+    async def chat(self, body: ChatCompletionRequest, rid: str, principal: KeyScope) -> Any:
+        from fastapi.responses import StreamingResponse
+
+        name = await self._check_model(body.model)
+        reqs, n_sessions = await self._requests(body, rid, principal)
+        if body.stream:
+            return StreamingResponse(await self._sse(body, reqs, rid, name, n_sessions, principal),
+                                     media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        response = self.model.generate.remote(reqs)
+        try:
+            result = await asyncio.wait_for(response, self.args.request_timeout_s)
+        except asyncio.TimeoutError:
+            _cancel(response)  # frees the rows in the engine
+            raise TimeoutError(f"request exceeded {self.args.request_timeout_s} s") from None
+        except asyncio.CancelledError:  # the client went away
+            _cancel(response)
+            raise
+        except BackPressureError as e:  # Serve's handle queue is full: same answer as the engine's
+            raise EngineOverloaded(str(e)) from None
+        if isinstance(result, dict):
+            self._raise_remote(result)
+        outs: list[EngineOutput] = result
+        if any(o.finish_reason == "error" for o in outs):
+            raise RuntimeError(next(o.error for o in outs if o.finish_reason == "error"))
+        self.metrics.record(outs)
+        for i, o in enumerate(outs):
+            self._audit(rid, principal, body, i, o, n_sessions)
+        choices = [Choice(index=i, message=ResponseMessage(content=o.text), finish_reason=o.finish_reason,
+                          fpps=_diagnostics(o, n_sessions)) for i, o in enumerate(outs)]
+        return ChatCompletionResponse(id=rid, model=name, choices=choices, usage=self._usage(outs),
+                                      fpps=_diagnostics(outs[-1], n_sessions))
+
+    async def _sse(self, body: ChatCompletionRequest, reqs: list[GenerationRequest], rid: str, name: str,
+                   n_sessions: int, principal: KeyScope) -> AsyncIterator[str]:
+        """Start the stream and wait for its first item, so that errors before the first token
+        are real HTTP errors; then return the SSE body generator."""
+        gen = self.model.options(stream=True).stream.remote(reqs)
+        deadline = time.monotonic() + self.args.request_timeout_s
+
+        async def next_item() -> dict[str, Any] | None:
+            try:
+                return await asyncio.wait_for(gen.__anext__(), max(0.001, deadline - time.monotonic()))
+            except StopAsyncIteration:
+                return None
+
+        try:
+            first = await next_item()
+        except BackPressureError as e:
+            _cancel(gen)
+            raise EngineOverloaded(str(e)) from None
+        except BaseException:
+            _cancel(gen)
+            raise
+        if first is not None and "error" in first:
+            self._raise_remote(first)
+        created = int(time.time())
+        include_usage = bool(body.stream_options and body.stream_options.get("include_usage"))
+
+        def chunk(choices: list[ChunkChoice], **extra: Any) -> str:
+            c = ChatCompletionChunk(id=rid, created=created, model=name, choices=choices, **extra)
+            return f"data: {c.model_dump_json(exclude_none=True)}\n\n"
+
+        async def body_iter() -> AsyncIterator[str]:
+            outs: dict[int, EngineOutput] = {}
+            item = first
+            try:
+                for i in range(len(reqs)):
+                    yield chunk([ChunkChoice(index=i, delta=Delta(role="assistant", content=""))])
+                while item is not None:
+                    i = item["i"]
+                    if item.get("delta"):
+                        yield chunk([ChunkChoice(index=i, delta=Delta(content=item["delta"]))])
+                    if "final" in item:
+                        out: EngineOutput = item["final"]
+                        outs[i] = out
+                        self._audit(rid, principal, body, i, out, n_sessions)
+                        if out.finish_reason == "error":
+                            raise RuntimeError(out.error)
+                        yield chunk([ChunkChoice(index=i, delta=Delta(), finish_reason=out.finish_reason,
+                                                 fpps=_diagnostics(out, n_sessions))])
+                    item = await next_item()
+                ordered = [outs[i] for i in sorted(outs)]
+                self.metrics.record(ordered)
+                yield chunk([], fpps=_diagnostics(ordered[-1], n_sessions),
+                            usage=self._usage(ordered) if include_usage else None)
+                yield "data: [DONE]\n\n"
+            except Exception as exc:  # errors after the first token: the final event
+                _, err, _ = to_http(exc, rid)
+                yield f"data: {json.dumps(err)}\n\n"
+            finally:
+                _cancel(gen)
+
+        return body_iter()
+
+    # ---- the ASGI app -----------------------------------------------------------------------
+    def __serve_build_asgi_app__(self) -> Any:
+        return _create_api(self)
+
+
+def _default_db_path() -> Path:
+    from fpps.steering.adapter import cache_dir
+
+    return cache_dir() / "memory.db"
+
+
+def _create_api(ing: FppsIngress) -> Any:
+    """The FastAPI app of one ingress replica (routes close over the replica)."""
+    from fastapi import Body, FastAPI, Request
+    from fastapi import Path as PathParam
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse, PlainTextResponse, Response
+    from starlette.exceptions import HTTPException
+
+    app = FastAPI(title="fpps", version="0.1.0", description=(
+        "OpenAI-compatible chat with Factuality-Preserving Personalized Steering and user memory."))
+    UserId = PathParam(pattern=USER_ID_PATTERN, max_length=128)
+    SessionId = PathParam(pattern=SESSION_ID_PATTERN, max_length=128)
+
+    def _principal(request: Request) -> KeyScope:
+        principal = getattr(request.state, "principal", None)
+        if principal is None:  # only the public routes have none, and they never ask
+            raise RuntimeError("route without an authenticated principal")
+        return principal
+
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        code, body, headers = to_http(exc, request.state.request_id)
+        return JSONResponse(body, status_code=code, headers=headers)
+
+    app.add_exception_handler(RequestValidationError, handle)
+    app.add_exception_handler(HTTPException, handle)
+
+    @app.post(CHAT_PATH, response_model=None)
+    async def chat_completions(request: Request, body: ChatCompletionRequest = Body(...)) -> Any:
+        return await ing.chat(body, request.state.request_id, _principal(request))
+
+    @app.get("/v1/models", response_model=ModelList)
+    async def models() -> ModelList:
+        info = await ing.info()
+        return ModelList(data=[ModelCard(id=info["id"], created=info["created"], fpps={
+            k: info[k] for k in ("artifact_id", "layer", "defaults", "max_context")})])
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready")
+    async def ready() -> Any:
+        try:
+            info = await asyncio.wait_for(ing.model.info.remote(), 10)
+        except Exception as e:  # noqa: BLE001 - readiness reports, never raises
+            return JSONResponse({"status": "not ready", "reason": type(e).__name__}, status_code=503)
+        return {"status": "ready", "model": info["id"], "artifact_id": info["artifact_id"],
+                "load": info["load"], "capacity": info["capacity"]}
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return PlainTextResponse(generate_latest(ing.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    def _session(s: Any) -> SessionResponse:
+        return SessionResponse(session_id=s.session_id, date=s.date, created=s.created, messages=list(s.messages))
+
+    @app.post("/v1/users/{user_id}/sessions", status_code=201, response_model=SessionResponse)
+    def add_session(request: Request, body: SessionCreateRequest, user_id: str = UserId) -> SessionResponse:
+        _principal(request).check_memory(user_id)
+        return _session(ing.store.add_session(user_id, [m.plain() for m in body.messages],
+                                              session_id=body.session_id, date=body.date))
+
+    @app.get("/v1/users/{user_id}/sessions", response_model=SessionListResponse)
+    def list_sessions(request: Request, user_id: str = UserId) -> SessionListResponse:
+        _principal(request).check_memory(user_id)
+        return SessionListResponse(user_id=user_id, data=[_session(s) for s in ing.store.list_sessions(user_id)])
+
+    @app.delete("/v1/users/{user_id}/sessions/{session_id}", response_model=DeletedResponse)
+    def delete_session(request: Request, session_id: str = SessionId, user_id: str = UserId) -> DeletedResponse:
+        _principal(request).check_memory(user_id)
+        ing.store.delete_session(user_id, session_id)
+        return DeletedResponse(id=session_id, object="session")
+
+    @app.delete("/v1/users/{user_id}", response_model=DeletedResponse)
+    def delete_user(request: Request, user_id: str = UserId) -> DeletedResponse:
+        _principal(request).check_memory(user_id)
+        ing.store.delete_user(user_id)
+        return DeletedResponse(id=user_id, object="user")
+
+    register_playground(app, ing.args.reports)
+    app.add_middleware(_Edge, ingress=ing)
+    return app
+
+
