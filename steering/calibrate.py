@@ -617,8 +617,8 @@ def _auto_labels(qs: Sequence[QuestionState], layer: int, deg: Sequence[Question
     users = [q.example.user_id for q in qs]
     acc = {"groups": gate_accuracy(X, y, users, [q.group is not None for q in qs], folds=cfg.probe_folds),
            "kinds": gate_accuracy(X, y, users, [True] * len(qs), folds=cfg.probe_folds)}
-    # Ties and a failed groups fit (nan) resolve as the comparison says; groups wins ties.
-    best = "kinds" if not acc["groups"] >= acc["kinds"] else "groups"
+    # Groups win ties; a failed groups fit (nan) compares False and falls back to kinds.
+    best = "groups" if acc["groups"] >= acc["kinds"] else "kinds"
     return best, {k: round(v, 4) for k, v in acc.items()}
 
 
