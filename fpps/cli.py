@@ -142,7 +142,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"error: no training questions in {args.data}", file=sys.stderr)
         return 2
     config = CalibrationConfig(max_tokens=args.max_tokens, top_k=args.top_k, method=args.method,
-                               min_layer=args.min_layer, probe_labels=args.probe_labels)
+                               min_layer=args.min_layer, probe_labels=args.probe_labels,
+                               probe_layer=args.probe_layer)
     if args.gammas:
         import dataclasses
 
@@ -152,8 +153,18 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
                          data_info={"file": os.path.basename(args.data), "users": len(records),
                                     "split": "train", "limit": args.limit,
                                     "sha256": hashlib.sha256(Path(args.data).read_bytes()).hexdigest()})
-    print(f"artifact: {args.out} layer={artifact.layer} defaults={dict(artifact.defaults)}")
+    print(f"artifact: {args.out} layer={artifact.layer} probe_layer={artifact.probe_layer} "
+          f"defaults={dict(artifact.defaults)}")
     return 0
+
+
+def _probe_layer_arg(value: str) -> int | str:
+    if value in ("auto", "edit"):
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected auto, edit or a block number, not {value!r}") from None
 
 
 def _cmd_prepare(args: argparse.Namespace) -> int:
@@ -360,7 +371,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--gammas", help="comma-separated gamma grid (default 0,0.1,0.3,0.5,1,2,3)")
     c.add_argument("--probe-labels", default="auto", choices=["auto", "groups", "kinds"],
                    help="probe training set: the paper's groups (degraded=1, beneficial=0), "
-                   "kinds (every factual=1, every personal=0), or auto (groups if both have >= 8)")
+                   "kinds (every factual=1, every personal=0), or auto (the better out-of-fold gate "
+                   "on every training question; kinds when a group has < 8)")
+    c.add_argument("--probe-layer", default="auto", type=_probe_layer_arg,
+                   help="block the probe reads: edit (= the selected layer L, the paper), a block "
+                   "number <= L, or auto (the block 0..L whose probe gates best out of fold)")
     c.add_argument("--reverse", action="store_true", help="process questions last-first: a "
                    "second worker on the same --cache-dir halves the wall time")
     c.set_defaults(func=_cmd_calibrate)

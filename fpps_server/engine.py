@@ -4,7 +4,12 @@ One forward pass per decode step serves the whole batch. A permanent hook on the
 block L (`blocks.{L}.hook_resid_post`) applies the FPPS edit to each row's newest position with
 that row's parameters through the kernel dispatcher (`fpps.kernels.apply_fpps_edit`: Triton on
 CUDA, the torch reference on CPU). Rows whose gate is hard have a history-free twin decoded in
-lockstep through blocks 0..L only, in a batch of its own (fpps-method.md §6.5).
+lockstep (fpps-method.md §6.5), prefilled through blocks 0..L only. Each decode step the twins
+either run blocks 0..L in a pass of their own ("separate"), or ride in the personalized rows'
+pass as extra rows ("joint"): one pass instead of two reads the weights once, which is what a
+decode step costs on a CPU and at small batches; the twin rows' work above L (and their zero
+prompt keys/values there) is wasted but never read. `EngineConfig.twin_decode` chooses; `auto`
+takes joint when the blocks above L are at most a quarter of the model.
 
 Batching is iteration-level (continuous): requests that arrive while others decode are
 prefilled together at the next step and join the running batch (their KV caches left-padded
@@ -23,7 +28,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Literal, Sequence
 
 import torch
 
@@ -62,6 +67,13 @@ class EngineConfig:
     a free row will take at the next step do not count, so a burst fills the batch first."""
     max_prefill_rows: int = 8
     """New rows prefilled together in one step."""
+    twin_decode: Literal["auto", "joint", "separate"] = "auto"
+    """How hard rows' twins decode (module docstring); `auto`: joint if the blocks above L are at
+    most a quarter of the model."""
+
+    def __post_init__(self) -> None:
+        if self.twin_decode not in ("auto", "joint", "separate"):
+            raise ValueError(f"twin_decode must be auto, joint or separate, not {self.twin_decode!r}")
 
 
 @dataclass(frozen=True)
@@ -158,6 +170,7 @@ class SteeredEngine:
         if artifact is not None:
             artifact.check_model(adapter.fingerprint, adapter.hidden_size, adapter.num_layers)
         self.layer = artifact.layer if artifact is not None else None
+        self.probe_layer = artifact.probe_layer if artifact is not None else None
         dev, f32 = adapter.device, torch.float32
         self._s_f = artifact.s_f.to(dev, f32) if artifact is not None else None
         self._w = artifact.w.to(dev, f32) if artifact is not None else None
@@ -167,13 +180,22 @@ class SteeredEngine:
         self._main = KVBatch()
         self._twin = KVBatch()
         self._twin_rows: list[_Row] = []
+        self._slots: list[tuple[_Row, bool]] = []  # `_main`'s cache rows: (row, is its twin)
+        n_above = adapter.num_layers - 1 - (self.layer or 0)
+        self.joint_twins = config.twin_decode == "joint" or (
+            config.twin_decode == "auto" and 4 * n_above <= adapter.num_layers)
         self._ctx: dict[str, Any] | None = None  # what the layer-L hook applies this pass
         self._cv = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
         self.steps = 0
         self.phase_s = {"prefill": 0.0, "decode": 0.0}  # wall seconds spent in each kind of step
-        self._hook = adapter.hook_block_output(self.layer, self._edit_hook) if self.layer is not None else None
+        self._hooks = []
+        if self.layer is not None:
+            if self.probe_layer != self.layer:  # an earlier block gates; the same pass edits at L
+                assert self.probe_layer is not None
+                self._hooks.append(adapter.hook_block_output(self.probe_layer, self._probe_hook))
+            self._hooks.append(adapter.hook_block_output(self.layer, self._edit_hook))
 
     # ---- public API -------------------------------------------------------------------------
     def submit(self, req: GenerationRequest,
@@ -213,9 +235,9 @@ class SteeredEngine:
             self._cv.notify_all()
         if self._thread is not None:
             self._thread.join(timeout=30)
-        if self._hook is not None:
-            self._hook.remove()
-            self._hook = None
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks = []
 
     @property
     def load(self) -> dict[str, int]:
@@ -256,7 +278,7 @@ class SteeredEngine:
             for row in [*self._rows]:
                 row.finish = "error"
                 self._finish(row, error=f"{type(e).__name__}: {e}")
-            self._rows, self._twin_rows = [], []
+            self._rows, self._twin_rows, self._slots = [], [], []
             self._main, self._twin = KVBatch(), KVBatch()
             self._ctx = None
             if self._thread is None:
@@ -326,24 +348,43 @@ class SteeredEngine:
             "twin_idx": torch.tensor([tpos.get(id(r), -1) for r in rows], dtype=torch.int32, device=dev),
         }
 
+    def _probe_hook(self, hidden: torch.Tensor) -> None:
+        # hidden: [rows, pos, d] at the probe layer; at prefill the last column is each row's
+        # last prompt position (left padding), read once and held for the request.
+        ctx = self._ctx
+        if ctx is None or ctx["p_hat"] is not None:
+            return None
+        assert self._w is not None
+        p = torch.sigmoid(hidden[:, -1, :].float() @ self._w + self._b)
+        ctx["p_hat"] = p
+        for row, pv in zip(ctx["rows"], p.tolist()):
+            row.p_hat = pv
+            row.branch = choose_branch(row.params, pv)
+        return None
+
     def _edit_hook(self, hidden: torch.Tensor) -> None:
         # hidden: [rows, pos, d]; the steered position of every row is the last column.
         ctx = self._ctx
         if ctx is None:
             return None
-        h = hidden[:, -1, :]
-        if ctx["p_hat"] is None:  # prefill: the probe reads the last prompt position
-            assert self._w is not None
-            p = torch.sigmoid(h.float() @ self._w + self._b)
-            ctx["p_hat"] = p
-            for row, pv in zip(ctx["rows"], p.tolist()):
-                row.p_hat = pv
-                row.branch = choose_branch(row.params, pv)
+        if ctx["p_hat"] is None:  # prefill with the probe at L: it reads the last prompt position
+            self._probe_hook(hidden)
         if not any(r.branch != "none" for r in ctx["rows"]):
             return None  # nothing to edit: launch nothing
         t = ctx["tensors"]
+        main = ctx.get("main_slots")
+        if main is None:  # every row of the pass is a personalized row, in `rows` order
+            h = hidden[:, -1, :]
+            apply_fpps_edit(h, self._s_f, t["mode"], t["alpha"], t["gamma"], t["tau"], p_hat=ctx["p_hat"],
+                            h_twin=ctx["twin"], twin_idx=t["twin_idx"], out=h)
+            return None
+        # Joint pass: the twins' block-L states are rows of this very tensor.
+        last = hidden[:, -1, :]
+        h = last.index_select(0, main)
+        h_twin = last.index_select(0, ctx["twin_slots"])
         apply_fpps_edit(h, self._s_f, t["mode"], t["alpha"], t["gamma"], t["tau"], p_hat=ctx["p_hat"],
-                        h_twin=ctx["twin"], twin_idx=t["twin_idx"], out=h)
+                        h_twin=h_twin, twin_idx=t["twin_idx"], out=h)
+        last.index_copy_(0, main, h)
         return None
 
     def _forward(self, ids: torch.Tensor, mask: torch.Tensor, pos: torch.Tensor, cache: Any,
@@ -379,16 +420,29 @@ class SteeredEngine:
         keep = [i for i, r in enumerate(twin_new) if r.branch == "hard"]  # others drop their twin
         twin_batch.select(keep)
         self._main.join(KVBatch(cache, mask, [len(r.prompt_ids) for r in new]))
-        self._rows.extend(new)
-        self._twin.join(twin_batch)
-        self._twin_rows.extend(twin_new[i] for i in keep)
+        self._slots.extend((r, False) for r in new)
+        twins = [twin_new[i] for i in keep]
+        if not self.joint_twins:
+            self._twin.join(twin_batch)
+            self._twin_rows.extend(twins)
+        elif twins:
+            twin_batch.fill_layers(self.adapter.num_layers)  # zeros above L: never read
+            self._main.join(twin_batch)
+            self._slots.extend((r, True) for r in twins)
+        self._sync_rows()
         self._accept_all(new, logits)
+
+    def _sync_rows(self) -> None:
+        """Derive the row lists from `_slots` (joint twins live there too)."""
+        self._rows = [r for r, twin in self._slots if not twin]
+        if self.joint_twins:
+            self._twin_rows = [r for r, twin in self._slots if twin]
 
     @torch.inference_mode()
     def _decode(self) -> None:
         dev = self.adapter.device
         h_twin = None
-        if self._twin_rows:
+        if self._twin_rows and not self.joint_twins:
             assert self.layer is not None
             tids = torch.tensor([[r.generated[-1]] for r in self._twin_rows], device=dev)
             tmask, tpos = self._twin.step_inputs(dev)
@@ -397,15 +451,24 @@ class SteeredEngine:
             h_twin = run_to_layer(self.adapter, self.layer, tids, self._twin.cache,
                                   attention_mask=tmask, position_ids=tpos)[:, -1, :]
             self._twin.advance(tmask)
-        ids = torch.tensor([[r.generated[-1]] for r in self._rows], device=dev)
+        # Every cache row is fed its request's newest token: a joint twin the same one as its row.
+        ids = torch.tensor([[r.generated[-1]] for r, _ in self._slots], device=dev)
         mask, pos = self._main.step_inputs(dev)
         ctx = None
+        main = None
         if self.layer is not None:
             p_hat = torch.tensor([r.p_hat if r.p_hat is not None else 0.0 for r in self._rows],
                                  dtype=torch.float32, device=dev)
             ctx = {"rows": self._rows, "p_hat": p_hat, "twin": h_twin,
                    "tensors": self._row_tensors(self._rows, self._twin_rows)}
+            if len(self._slots) > len(self._rows):  # joint twins in this pass
+                main = torch.tensor([i for i, (_, twin) in enumerate(self._slots) if not twin], device=dev)
+                ctx["main_slots"] = main
+                ctx["twin_slots"] = torch.tensor([i for i, (_, twin) in enumerate(self._slots) if twin],
+                                                 device=dev)
         logits = self._forward(ids, mask, pos, self._main.cache, ctx)
+        if main is not None:
+            logits = logits.index_select(0, main)
         self._main.advance(mask)
         self._accept_all(self._rows, logits)
 
@@ -432,10 +495,12 @@ class SteeredEngine:
         if not rows:
             return
         gone = {id(r) for r in rows}
-        self._main.select([i for i, r in enumerate(self._rows) if id(r) not in gone])
-        self._rows = [r for r in self._rows if id(r) not in gone]
-        self._twin.select([i for i, r in enumerate(self._twin_rows) if id(r) not in gone])
-        self._twin_rows = [r for r in self._twin_rows if id(r) not in gone]
+        self._main.select([i for i, (r, _) in enumerate(self._slots) if id(r) not in gone])
+        self._slots = [(r, twin) for r, twin in self._slots if id(r) not in gone]
+        if not self.joint_twins:
+            self._twin.select([i for i, r in enumerate(self._twin_rows) if id(r) not in gone])
+            self._twin_rows = [r for r in self._twin_rows if id(r) not in gone]
+        self._sync_rows()
         for row in rows:
             if reason is not None:
                 row.finish = reason

@@ -99,6 +99,17 @@ class KVBatch:
         self.mask = torch.cat([pad(self.mask, 1), pad(other.mask, 1)])
         self.lengths = self.lengths + list(other.lengths)
 
+    def fill_layers(self, n_layers: int) -> None:
+        """Extend a cache that holds blocks 0..L only (a twin's) to `n_layers` with zero keys
+        and values, so it can join a full-depth batch. Rows attend only to their own cache, so
+        the zeros reach nothing but those rows' own outputs above L, which nobody reads."""
+        layers = _cache_layers(self.cache)
+        if not layers or len(layers) >= n_layers:
+            return
+        k0, v0 = layers[0]
+        layers += [(torch.zeros_like(k0), torch.zeros_like(v0)) for _ in range(n_layers - len(layers))]
+        self.cache = _make_cache(layers)
+
     def select(self, keep: list[int]) -> None:
         """Keep only rows `keep` (in that order), then trim all-padding columns on the left."""
         if len(keep) == 0:

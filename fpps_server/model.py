@@ -76,6 +76,7 @@ class FppsModel:
         art = self.artifact
         return {"id": self.name, "created": self.created, "max_context": self.adapter.max_context,
                 "artifact_id": art.artifact_id if art else None, "layer": art.layer if art else None,
+                "probe_layer": art.probe_layer if art else None,
                 "defaults": dict(art.defaults) if art else {}, "overrides": dict(self.overrides),
                 "load": self.engine.load,
                 "capacity": {"max_batch_size": self.engine.config.max_batch_size,

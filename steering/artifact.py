@@ -2,8 +2,13 @@
 
 A folder holds `fpps.safetensors` (probe `w` [d], `b` [1], steering vector `s_f` [d], all fp32;
 any standardization already folded into `w` and `b`) and `manifest.json` (format version, model
-fingerprint, layer and hook site, `d`, per-mode defaults for gamma/tau, data stats, probe
-metrics, the tensors file's sha256, creation time and command line). Never pickle.
+fingerprint, edit layer and hook site, probe layer, `d`, per-mode defaults for gamma/tau, data
+stats, probe metrics, the tensors file's sha256, creation time and command line). Never pickle.
+
+Format 2 adds `probe_layer` (README, "Method decisions"): the probe may read an
+earlier block than the one it edits, because the question-type signal the gate needs is
+sharpest mid-network while the edit belongs where personalization bends the answer. Format 1
+folders (probe at the edit layer) still load.
 
 Loading verifies the checksum and, when given a model, its fingerprint, hidden size and layer
 count; any mismatch raises `ArtifactMismatchError` with a message that says what differs.
@@ -30,7 +35,8 @@ from .errors import ArtifactMismatchError, UnknownArtifactError
 __all__ = ["FORMAT_VERSION", "SteeringArtifact", "load_artifact", "save_artifact",
            "shipped_artifact_dir"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)  # 1: the probe reads the edit layer
 TENSORS_FILE = "fpps.safetensors"
 MANIFEST_FILE = "manifest.json"
 SHIPPED_NAME = "smollm2-135m-rag"
@@ -41,8 +47,11 @@ class SteeringArtifact:
     """A calibrated FPPS configuration for one (model, personalization method) pair.
 
     Attributes:
-        layer: 0-based block whose output is read and edited (`blocks.{layer}.hook_resid_post`).
-        w, b: the served probe, `p_hat = sigmoid(w . h + b)`, fp32.
+        layer: 0-based block whose output is edited (`blocks.{layer}.hook_resid_post`).
+        w, b: the served probe, `p_hat = sigmoid(w . h + b)`, fp32, on block `probe_layer`'s
+            output at the last prompt position.
+        probe_layer: block the probe reads, `<= layer` so that the gate is known when the edit
+            runs in the same forward pass; None means `layer`.
         s_f: the steering vector (factual minus personal), fp32 [d].
         defaults: calibrated `gamma`, `tau_hard`, `tau_mixed` and `mode`.
         fingerprint: `model_fingerprint` of the model it was fitted on.
@@ -56,8 +65,14 @@ class SteeringArtifact:
     fingerprint: str
     defaults: Mapping[str, Any] = field(default_factory=dict)
     manifest: Mapping[str, Any] = field(default_factory=dict)
+    probe_layer: int | None = None
 
     def __post_init__(self) -> None:
+        if self.probe_layer is None:
+            object.__setattr__(self, "probe_layer", self.layer)
+        if not 0 <= int(self.probe_layer) <= self.layer:  # type: ignore[arg-type]
+            raise ValueError(f"probe_layer {self.probe_layer} must be in 0..layer ({self.layer}): the "
+                             "gate must be known before the edit layer runs")
         if self.w.ndim != 1 or self.s_f.shape != self.w.shape:
             raise ValueError(f"w {tuple(self.w.shape)} and s_f {tuple(self.s_f.shape)} must be [d]")
         if not (torch.isfinite(self.w).all() and torch.isfinite(self.s_f).all() and math.isfinite(self.b)):
@@ -72,13 +87,17 @@ class SteeringArtifact:
         return f"blocks.{self.layer}.hook_resid_post"
 
     @property
+    def probe_hook_name(self) -> str:
+        return f"blocks.{self.probe_layer}.hook_resid_post"
+
+    @property
     def artifact_id(self) -> str:
         """Short id for diagnostics: name plus the first 12 hex digits of the tensors' sha256."""
         name = self.manifest.get("name", "artifact")
         return f"{name}@{str(self.manifest.get('tensors_sha256', ''))[:12]}"
 
     def p_hat(self, h: torch.Tensor) -> torch.Tensor:
-        """Probe output for states `h` [..., d] (computed in fp32)."""
+        """Probe output for block-`probe_layer` states `h` [..., d] (computed in fp32)."""
         return torch.sigmoid(h.float() @ self.w.to(h.device) + self.b)
 
     def check_model(self, fingerprint: str, hidden_size: int, num_layers: int) -> None:
@@ -115,6 +134,8 @@ def save_artifact(artifact: SteeringArtifact, out_dir: str | os.PathLike[str], *
         "model_fingerprint": artifact.fingerprint,
         "layer": artifact.layer,
         "hook_name": artifact.hook_name,
+        "probe_layer": artifact.probe_layer,
+        "probe_hook_name": artifact.probe_hook_name,
         "hidden_size": artifact.hidden_size,
         "dtype": "float32",
         "defaults": dict(artifact.defaults),
@@ -149,8 +170,9 @@ def load_artifact(path: str | os.PathLike[str] | None = None, *, fingerprint: st
         manifest = json.loads(mpath.read_text())
     except json.JSONDecodeError as e:
         raise ArtifactMismatchError(f"{mpath} is not valid JSON: {e}") from e
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise ArtifactMismatchError(f"artifact format {manifest.get('format_version')!r} != {FORMAT_VERSION}")
+    if manifest.get("format_version") not in READABLE_FORMATS:
+        raise ArtifactMismatchError(f"artifact format {manifest.get('format_version')!r} is not one of "
+                                    f"{list(READABLE_FORMATS)}")
     if _sha256(tpath) != manifest.get("tensors_sha256"):
         raise ArtifactMismatchError(f"{tpath} does not match the sha256 in its manifest (tampered or corrupt)")
     tensors = load_file(str(tpath))
@@ -158,8 +180,9 @@ def load_artifact(path: str | os.PathLike[str] | None = None, *, fingerprint: st
         artifact = SteeringArtifact(
             layer=int(manifest["layer"]), w=tensors["w"].float(), b=float(tensors["b"].reshape(-1)[0]),
             s_f=tensors["s_f"].float(), fingerprint=str(manifest["model_fingerprint"]),
-            defaults=dict(manifest.get("defaults", {})), manifest=manifest)
-    except (KeyError, ValueError) as e:
+            defaults=dict(manifest.get("defaults", {})), manifest=manifest,
+            probe_layer=int(manifest["probe_layer"]) if manifest["format_version"] >= 2 else None)
+    except (KeyError, ValueError, TypeError) as e:
         raise ArtifactMismatchError(f"malformed artifact at {folder}: {e}") from e
     if artifact.hidden_size != manifest.get("hidden_size"):
         raise ArtifactMismatchError("manifest hidden_size does not match the tensors")

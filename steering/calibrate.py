@@ -17,13 +17,14 @@ layer selection). Pass B reloads the prefix and decodes each configuration from 
 
 Everything generated is cached in `<out>/cache` (JSONL keyed by a hash of prompt and config;
 several workers may share it), so an interrupted run resumes where it stopped. The PNG plots are
-drawn by `_plots` at the end of this module; matplotlib is imported lazily.
+drawn by `calibrate_grid.plots`, with the tau/gamma grid search; matplotlib is imported lazily.
 
 Probe labels (`CalibrationConfig.probe_labels`): the paper's groups (D7), or every factual (1)
 and personalized (0) training question ("kinds"), recorded as `probe.labels` in the manifest.
-`auto` takes kinds when a group is tiny, else whichever gates every training question better out
-of fold: the served gate sees all requests, and on the bundled mini benchmark the groups probe
-(145 degraded vs 42 beneficial) fired on 39% of held-out personal questions, the kinds probe on 6%.
+Probe layer (`probe_layer`): the edit layer L (the paper), or an earlier block. `auto` for both
+picks the pair that gates every training question best out of fold (folds by user): the served
+gate sees all requests. On the bundled mini benchmark the groups probe at L = 28 fired on 39% of
+held-out personal questions, the kinds probe at 28 on 6%, the kinds probe at block 10 on none.
 """
 
 from __future__ import annotations
@@ -42,13 +43,14 @@ import torch
 
 from .adapter import ModelAdapter, load_model
 from .artifact import SteeringArtifact, save_artifact
+from .calibrate_grid import choose_tau, compact_grid, grid_search, p_summary, plots, score
 from .capture import capture_residuals, logit_lens_logprobs
 from .edit import edit_state
 from .judge import contains_answer
 from .layers import delta, select_layer
 from .params import SteeringParams
 from .personalize import Message, RagPersonalizer, history_free_messages
-from .probe import cross_val_accuracy, fit_probe, gate_accuracy
+from .probe import ProbeChoice, cross_val_accuracy, fit_probe, select_probe
 from .reference import run_to_layer
 from .vector import steering_vector
 
@@ -94,8 +96,12 @@ class CalibrationConfig:
     every other factual question (1) and personalized question (0), a query-type router that
     generalizes when the groups are tiny. `auto`: `kinds` if a group has < `min_group` members,
     else the set whose probe has the higher out-of-fold gate accuracy on every training
-    question (`_auto_labels`)."""
+    question (`_choose_probe`)."""
     min_group: int = 8
+    probe_layer: int | Literal["auto", "edit"] = "auto"
+    """Block the probe reads: `edit` (= L, the paper), a block number `<= L`, or `auto`: the
+    block `0..L` (with the label set, when `probe_labels` is `auto`) whose probe gates every
+    training question best out of fold (`probe.select_probe`)."""
     search_grid: bool = True
     """False skips pass B (steered decoding) and keeps the paper's default gamma/tau."""
 
@@ -341,70 +347,6 @@ def _in_group(ex: CalibrationExample, cw: bool, cwo: bool) -> bool:
     return (ex.kind == "factual" and cwo and not cw) or (ex.kind == "personalized" and cw and not cwo)
 
 
-# --------------------------------------------------------------------------- grid search
-
-def _score(correct: Sequence[bool], kinds: Sequence[str]) -> tuple[float, float, float]:
-    """(P, F, Overall) in percent."""
-    p = [c for c, k in zip(correct, kinds) if k == "personalized"]
-    f = [c for c, k in zip(correct, kinds) if k == "factual"]
-    P = 100.0 * sum(p) / max(len(p), 1)
-    F = 100.0 * sum(f) / max(len(f), 1)
-    return P, F, (P + F) / 2
-
-
-def choose_tau(taus: Sequence[float], overall: Sequence[float], p_scores: Sequence[float],
-               tol: float) -> tuple[float, int]:
-    """The tau in the middle of the plateau that holds the best (Overall, P) point.
-
-    The plateau is the contiguous run of taus whose Overall is within `tol` points of the best;
-    its midpoint generalizes better than a knife-edge optimum. Returns (tau, index).
-    """
-    best = max(range(len(taus)), key=lambda i: (round(overall[i], 9), round(p_scores[i], 9), -i))
-    lo = hi = best
-    while lo > 0 and overall[lo - 1] >= overall[best] - tol:
-        lo -= 1
-    while hi < len(taus) - 1 and overall[hi + 1] >= overall[best] - tol:
-        hi += 1
-    mid = (lo + hi) // 2
-    return float(taus[mid]), mid
-
-
-def _grid(qs: Sequence[QuestionState], p_hat: Sequence[float], outs: Sequence[dict[str, bool]],
-          cfg: CalibrationConfig) -> dict[str, Any]:
-    """FPPS-H/S/M scores over the grid, from per-question (off, hard, soft@gamma) correctness."""
-    kinds = [q.example.kind for q in qs]
-    off = [q.correct_with for q in qs]
-    res: dict[str, Any] = {"off": dict(zip("PFO", _score(off, kinds)))}
-
-    def pick(choice: Callable[[int, float], bool]) -> list[dict[str, float]]:
-        rows = []
-        for tau in cfg.taus:
-            P, F, O = _score([choice(i, tau) for i in range(len(qs))], kinds)
-            rows.append({"tau": tau, "P": P, "F": F, "O": O})
-        return rows
-
-    hard = pick(lambda i, tau: outs[i]["hard"] if p_hat[i] >= tau else off[i])
-    tau_h, ih = choose_tau(cfg.taus, [r["O"] for r in hard], [r["P"] for r in hard], cfg.plateau_tol)
-    res["hard"] = {"tau": tau_h, **hard[ih], "curve": hard}
-    soft = []
-    for g in cfg.gammas:
-        P, F, O = _score([outs[i][f"soft@{g}"] if g else off[i] for i in range(len(qs))], kinds)
-        soft.append({"gamma": g, "P": P, "F": F, "O": O})
-    # Ties: higher P, then the smaller gamma (the weaker edit generalizes better; gamma = 0 makes
-    # FPPS-S a no-op and FPPS-M hard-or-nothing, which is what the data then supports).
-    res["soft"] = {**max(soft, key=lambda r: (round(r["O"], 9), round(r["P"], 9), -r["gamma"])),
-                   "curve": soft}
-    mixed = []
-    for g in cfg.gammas:
-        rows = pick(lambda i, tau, g=g: outs[i]["hard"] if p_hat[i] >= tau
-                    else (outs[i][f"soft@{g}"] if g else off[i]))
-        tau_m, im = choose_tau(cfg.taus, [r["O"] for r in rows], [r["P"] for r in rows], cfg.plateau_tol)
-        mixed.append({"gamma": g, **rows[im], "tau": tau_m, "curve": rows})
-    res["mixed"] = max(mixed, key=lambda r: (round(r["O"], 9), round(r["P"], 9), -r["gamma"]))
-    res["mixed_by_gamma"] = mixed
-    return res
-
-
 # --------------------------------------------------------------------------- the pipeline
 
 def _track(seq: Sequence[Any], description: str) -> Iterable[Any]:
@@ -480,11 +422,13 @@ def calibrate(examples: Sequence[CalibrationExample], out_dir: str | Path, *,
     L = sel.layer
     log(f"layer selection: L = {L} (score {float(sel.scores[L]):.5f})")
 
-    # Stage 2: probe on the last prompt token at L; held-out accuracy at every layer.
-    labels, gate_acc = cfg.probe_labels, None
-    if labels == "auto":
-        labels, gate_acc = _auto_labels(qs, L, deg, ben, cfg)
-        log(f"probe labels auto: {labels} (out-of-fold gate accuracy on every question {gate_acc})")
+    # Stage 2: probe on the last prompt token (labels and block: `_choose_probe`); held-out
+    # accuracy at every layer.
+    choice = _choose_probe(qs, L, deg, ben, cfg)
+    labels, PL = choice.labels, choice.layer
+    if choice.table:
+        log(f"probe: {labels} labels at block {PL} (out-of-fold gate accuracy on every question "
+            f"{choice.accuracy:.3f}, log loss {choice.log_loss:.3f})")
     group = deg + ben
     if labels == "kinds":  # tiny groups: widen to every question of each kind (logged, recorded)
         rest = [q for q in qs if q.group is None]
@@ -495,19 +439,19 @@ def calibrate(examples: Sequence[CalibrationExample], out_dir: str | Path, *,
     feats = torch.stack([q.feature for q in group])  # [n, N, d]
     acc = [cross_val_accuracy(feats[:, layer], y, folds=cfg.probe_folds, seed=cfg.split_seed)
            for layer in _track(range(adapter.num_layers), "probe accuracy by layer")]
-    probe = fit_probe(feats[:, L], y)
+    probe = fit_probe(feats[:, PL], y)
     w, b = probe.export()
     b = float(torch.tensor(b, dtype=torch.float32))  # what the artifact stores, so p_hat matches
-    p_hat = [float(torch.sigmoid(q.feature[L] @ w + b)) for q in qs]
-    log(f"probe at L={L}: held-out acc {acc[L]:.3f}")
+    p_hat = [float(torch.sigmoid(q.feature[PL] @ w + b)) for q in qs]
+    log(f"probe at block {PL} (L = {L}): held-out acc {acc[PL]:.3f}")
 
     # Stage 3: s_f from no-history factual-correct and with-history beneficial responses.
     fact = [q.resp_without[L] for q in qs if q.example.kind == "factual" and q.correct_without]
     s_f = steering_vector(fact, [q.resp_with[L] for q in ben], normalize=cfg.normalize_s_f)
-    art_hash = _hash(L, w.tolist()[:8], b, float(s_f.norm()), float(w.norm()))
+    art_hash = _hash(L, PL, w.tolist()[:8], b, float(s_f.norm()), float(w.norm()))
     # The pre-grid fit, so that extra workers can share pass B through the same cache.
-    save_artifact(SteeringArtifact(layer=L, w=w, b=b, s_f=s_f, fingerprint=adapter.fingerprint),
-                  cache_root / "pregrid", extra={"art_hash": art_hash})
+    save_artifact(SteeringArtifact(layer=L, w=w, b=b, s_f=s_f, fingerprint=adapter.fingerprint,
+                                   probe_layer=PL), cache_root / "pregrid", extra={"art_hash": art_hash})
 
     # Pass B: per question, soft@gamma for every gamma > 0, and hard where p_hat can reach tau.
     t_b0 = time.time()
@@ -516,7 +460,7 @@ def calibrate(examples: Sequence[CalibrationExample], out_dir: str | Path, *,
     else:
         outs = [{"hard": q.correct_with, **{f"soft@{g}": q.correct_with for g in cfg.gammas}} for q in qs]
     t_b = time.time()
-    grid = _grid(qs, p_hat, outs, cfg)
+    grid = grid_search(qs, p_hat, outs, cfg)
     m, h, s = grid["mixed"], grid["hard"], grid["soft"]
     log(f"grid: off O={grid['off']['O']:.1f} | H tau={h['tau']} O={h['O']:.1f} | "
         f"S gamma={s['gamma']} O={s['O']:.1f} | M gamma={m['gamma']} tau={m['tau']} O={m['O']:.1f}")
@@ -525,11 +469,12 @@ def calibrate(examples: Sequence[CalibrationExample], out_dir: str | Path, *,
 
         m, h = dict(m, gamma=PAPER_DEFAULTS["gamma"], tau=PAPER_DEFAULTS["tau_mixed"]), \
             dict(h, tau=PAPER_DEFAULTS["tau_hard"])
+        s = dict(s, gamma=PAPER_DEFAULTS["gamma"])
 
-    defaults = {"gamma": float(m["gamma"]), "tau_hard": float(h["tau"]),
+    defaults = {"gamma": float(m["gamma"]), "gamma_soft": float(s["gamma"]), "tau_hard": float(h["tau"]),
                 "tau_mixed": float(m["tau"]), "mode": "mixed"}
     kinds = [q.example.kind for q in qs]
-    P_wo, F_wo, _ = _score([q.correct_without for q in qs], kinds)
+    P_wo, F_wo, _ = score([q.correct_without for q in qs], kinds)
     manifest_extra = {
         "model": adapter.name, "method": cfg.method, "hook_site": "resid_post",
         "chat_template_sha256": hashlib.sha256(
@@ -547,23 +492,23 @@ def calibrate(examples: Sequence[CalibrationExample], out_dir: str | Path, *,
                    "prompt_tokens": {q.example.user_id + ":" + q.example.kind: len(enc[q.key][0])
                                      for q in deg + ben}},
         "probe": {"C": 1.0, "max_iter": 1000, "standardize": True, "labels": labels,
-                  "auto_gate_accuracy": gate_acc,
+                  "layer": PL, "selection": choice.to_json() if choice.table else None,
                   "n_positive": sum(y), "n_negative": len(y) - sum(y), "heldout_accuracy_by_layer":
-                  [round(a, 4) for a in acc], "heldout_accuracy": acc[L],
-                  "train_accuracy": float(probe.score(feats[:, L].double().numpy(), y)),
-                  "p_hat_train": _p_summary(p_hat, kinds)},
+                  [round(a, 4) for a in acc], "heldout_accuracy": acc[PL],
+                  "train_accuracy": float(probe.score(feats[:, PL].double().numpy(), y)),
+                  "p_hat_train": p_summary(p_hat, kinds)},
         "layer_selection": sel.to_json(),
         "rerun_subset": _rerun_subset(qs, enc),
-        "grid": _compact_grid(grid),
+        "grid": compact_grid(grid),
         "s_f_norm": float(s_f.norm()),
         "package_versions": _versions(),
         "timings_s": {"pass_a": round(t_a - t_start, 1), "pass_b": round(t_b - t_b0, 1),
                       "total": round(time.time() - t_start, 1)},
     }
     art = SteeringArtifact(layer=L, w=w, b=b, s_f=s_f, fingerprint=adapter.fingerprint,
-                           defaults=defaults)
+                           defaults=defaults, probe_layer=PL)
     save_artifact(art, out, name=name, extra=manifest_extra)
-    _plots(out, sel, acc, grid, cfg)
+    plots(out, sel, acc, choice, grid, cfg)
     from .artifact import load_artifact
 
     return load_artifact(out)
@@ -585,7 +530,9 @@ def _pass_b(adapter: ModelAdapter, qs: Sequence[QuestionState], p_hat: Sequence[
         row: dict[str, bool] = {"hard": q.correct_with}  # hard below tau_min never fires
         prefix = None
         for label, branch, g in configs:
-            key = _hash(q.key, art_hash, label)
+            # The hard branch depends only on L (the twin's state replaces h), not on the probe
+            # or s_f: a recalibrated probe reuses every cached hard answer.
+            key = _hash(q.key, _hash("hard", layer) if branch == "hard" else art_hash, label)
             rec = cache_b.get(key)
             if rec is None:
                 if prefix is None:
@@ -602,24 +549,36 @@ def _pass_b(adapter: ModelAdapter, qs: Sequence[QuestionState], p_hat: Sequence[
     return outs
 
 
-def _auto_labels(qs: Sequence[QuestionState], layer: int, deg: Sequence[QuestionState],
-                 ben: Sequence[QuestionState], cfg: CalibrationConfig) -> tuple[str, dict[str, float] | None]:
-    """`auto` probe labels: the set whose probe gates every training question best out of fold.
+def _choose_probe(qs: Sequence[QuestionState], L: int, deg: Sequence[QuestionState],
+                  ben: Sequence[QuestionState], cfg: CalibrationConfig) -> ProbeChoice:
+    """The probe's label set and block, from `cfg.probe_labels` and `cfg.probe_layer`.
 
-    The paper's groups are the contrastive signal, but the served gate sees every request: a
-    probe fit on them alone may fire on ordinary personal questions (on the bundled benchmark it
-    gated 39% of them out of fold, vs 6% for the kinds probe), and each such firing steers away
-    an answer that needed the history. Tiny groups go straight to `kinds`."""
-    if min(len(deg), len(ben)) < cfg.min_group:
-        return "kinds", None
-    X = torch.stack([q.feature[layer] for q in qs])
-    y = [1 if q.example.kind == "factual" else 0 for q in qs]
-    users = [q.example.user_id for q in qs]
-    acc = {"groups": gate_accuracy(X, y, users, [q.group is not None for q in qs], folds=cfg.probe_folds),
-           "kinds": gate_accuracy(X, y, users, [True] * len(qs), folds=cfg.probe_folds)}
-    # Groups win ties; a failed groups fit (nan) compares False and falls back to kinds.
-    best = "groups" if acc["groups"] >= acc["kinds"] else "kinds"
-    return best, {k: round(v, 4) for k, v in acc.items()}
+    Fixed choices are taken as given (an empty `table`). With `auto` the candidates are scored
+    by `probe.select_probe` on every training question, folds by user: a probe fit on the
+    paper's groups alone may fire on ordinary personal questions (on the bundled benchmark it
+    gated 39% of them out of fold at L), and each such firing steers away an answer that
+    needed the history. Tiny groups leave only `kinds`. Blocks above L are never candidates:
+    the gate must be known when the same forward pass reaches L.
+
+    Raises:
+        ValueError: a fixed `probe_layer` outside `0..L`.
+    """
+    sets = ["groups", "kinds"] if cfg.probe_labels == "auto" else [cfg.probe_labels]
+    if cfg.probe_labels == "auto" and min(len(deg), len(ben)) < cfg.min_group:
+        sets = ["kinds"]
+    if cfg.probe_layer == "auto":
+        layers = list(range(L + 1))
+    else:
+        layers = [L if cfg.probe_layer == "edit" else int(cfg.probe_layer)]
+        if not 0 <= layers[0] <= L:
+            raise ValueError(f"probe_layer {cfg.probe_layer} must be in 0..L ({L})")
+    if len(sets) * len(layers) == 1:
+        return ProbeChoice(labels=sets[0], layer=layers[0], accuracy=float("nan"), log_loss=float("nan"))
+    fit_on = {"groups": [q.group is not None for q in qs], "kinds": [True] * len(qs)}
+    return select_probe(torch.stack([q.feature for q in qs]),
+                        [1 if q.example.kind == "factual" else 0 for q in qs],
+                        [q.example.user_id for q in qs], {k: fit_on[k] for k in sets}, layers,
+                        folds=cfg.probe_folds)
 
 
 def _order(n: int, reverse: bool) -> list[int]:
@@ -650,76 +609,3 @@ def _rerun_subset(qs: Sequence[QuestionState], enc: Mapping[str, tuple[list[int]
     for kind in ("factual", "personalized"):
         pick += shortest([q for q in qs if q.group is None and q.example.kind == kind], 1)
     return [f"{q.example.user_id}:{q.example.kind}" for q in pick]
-
-
-def _p_summary(p_hat: Sequence[float], kinds: Sequence[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for kind in ("personalized", "factual"):
-        ps = sorted(p for p, k in zip(p_hat, kinds) if k == kind)
-        if ps:
-            out[kind] = {"mean": sum(ps) / len(ps), "min": ps[0], "median": ps[len(ps) // 2],
-                         "max": ps[-1]}
-    return out
-
-
-def _compact_grid(grid: Mapping[str, Any]) -> dict[str, Any]:
-    def strip(r: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items() if k != "curve"}
-
-    return {
-        "objective": "Overall = (P + F) / 2, ties to higher P; tau at the middle of its plateau",
-        "off": strip(grid["off"]), "hard": strip(grid["hard"]), "soft": strip(grid["soft"]),
-        "mixed": strip(grid["mixed"]),
-        "soft_by_gamma": [strip(r) for r in grid["soft"]["curve"]],
-        "mixed_by_gamma": [strip(r) for r in grid["mixed_by_gamma"]],
-        "hard_curve": [[r["tau"], round(r["P"], 2), round(r["F"], 2)] for r in grid["hard"]["curve"]][::5],
-    }
-
-
-def _plots(out: Path, sel: Any, acc: Sequence[float], grid: Mapping[str, Any],
-           cfg: CalibrationConfig) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n = len(acc)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(range(n), sel.mean_delta_degraded.tolist(), marker="o", label="factual-degraded")
-    ax.plot(range(n), sel.mean_delta_beneficial.tolist(), marker="s", label="personalized-beneficial")
-    ax.axhline(0, color="grey", lw=0.5)
-    ax.axvline(sel.layer, color="red", ls="--", label=f"L = {sel.layer}")
-    ax.set_yscale("symlog", linthresh=1.0)  # Delta is <= 1 but unbounded below
-    ax.set(xlabel="layer (block output)", ylabel="mean Delta_l (symlog)",
-           title="Logit-lens Delta by layer")
-    ax.legend()
-    fig.tight_layout(), fig.savefig(out / "delta_by_layer.png", dpi=110), plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(range(n), acc, marker="o")
-    ax.axvline(sel.layer, color="red", ls="--", label=f"L = {sel.layer}")
-    ax.axhline(0.5, color="grey", lw=0.5)
-    ax.set(xlabel="layer", ylabel="held-out accuracy", ylim=(0.3, 1.02),
-           title="Probe accuracy by layer (stratified CV)")
-    ax.legend()
-    fig.tight_layout(), fig.savefig(out / "probe_accuracy_by_layer.png", dpi=110), plt.close(fig)
-
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    mat = [[r["O"] for r in m["curve"]] for m in grid["mixed_by_gamma"]]
-    im = axes[0].imshow(mat, aspect="auto", origin="lower", cmap="viridis",
-                        extent=(cfg.taus[0], cfg.taus[-1], -0.5, len(cfg.gammas) - 0.5))
-    axes[0].set_yticks(range(len(cfg.gammas)), [str(g) for g in cfg.gammas])
-    axes[0].set(xlabel="tau", ylabel="gamma", title="FPPS-M Overall (train)")
-    fig.colorbar(im, ax=axes[0])
-    hc = grid["hard"]["curve"]
-    for k in ("P", "F", "O"):
-        axes[1].plot([r["tau"] for r in hc], [r[k] for r in hc], label=k)
-    axes[1].axvline(grid["hard"]["tau"], color="red", ls="--")
-    axes[1].set(xlabel="tau", ylabel="%", title="FPPS-H by tau")
-    axes[1].legend()
-    sc = grid["soft"]["curve"]
-    for k in ("P", "F", "O"):
-        axes[2].plot([r["gamma"] for r in sc], [r[k] for r in sc], marker="o", label=k)
-    axes[2].set(xlabel="gamma", ylabel="%", title="FPPS-S by gamma")
-    axes[2].legend()
-    fig.tight_layout(), fig.savefig(out / "grid.png", dpi=110), plt.close(fig)

@@ -69,10 +69,14 @@ class SteeringParams:
         return self.is_active and self.mode in ("hard", "mixed")
 
     def resolved(self, defaults: Mapping[str, float] | None = None) -> "SteeringParams":
-        """Fill gamma/tau: request value, then artifact default, then paper default."""
+        """Fill gamma/tau: request value, then artifact default, then paper default.
+
+        The grid search picks gamma per mode: soft reads `gamma_soft` when the artifact has one,
+        every other mode (and older artifacts) `gamma`."""
         d = dict(PAPER_DEFAULTS)
         d.update(defaults or {})
-        gamma = self.gamma if self.gamma is not None else d["gamma"]
+        gamma_key = "gamma_soft" if self.mode == "soft" and "gamma_soft" in d else "gamma"
+        gamma = self.gamma if self.gamma is not None else d[gamma_key]
         tau_key = "tau_hard" if self.mode == "hard" else "tau_mixed"
         tau = self.tau if self.tau is not None else d[tau_key]
         return dataclasses.replace(self, gamma=gamma, tau=tau)

@@ -1,14 +1,18 @@
-"""Stage 2 of FPPS: the risk probe `p_hat = sigmoid(w . h'_L + b)` (fpps-method.md §5, D7).
+"""Stage 2 of FPPS: the risk probe `p_hat = sigmoid(w . h' + b)` (fpps-method.md §5, D7).
 
 `RiskProbe` is a scikit-learn estimator (L2 logistic regression, `C = 1.0`, `max_iter = 1000`,
 no class reweighting, optional standardization). `export()` folds the scaler into the served
 form, fp32 `w` and a float `b`, so that serving never imports scikit-learn. This is the only
 steering module that imports scikit-learn.
+
+`select_probe` picks the probe's training set and the block it reads by out-of-fold gate
+accuracy on every training question, folds split by user (the served gate sees every request).
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -18,7 +22,8 @@ from sklearn.model_selection import GroupKFold, StratifiedKFold, cross_val_score
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["RiskProbe", "cross_val_accuracy", "fit_probe", "gate_accuracy"]
+__all__ = ["ProbeChoice", "RiskProbe", "cross_val_accuracy", "fit_probe", "gate_accuracy",
+           "oof_gate_proba", "select_probe"]
 
 
 class RiskProbe(ClassifierMixin, BaseEstimator):
@@ -113,22 +118,87 @@ def cross_val_accuracy(X: torch.Tensor, y: Sequence[int], *, folds: int = 5, see
     return float(cross_val_score(RiskProbe(**kwargs), X.double().numpy(), labels, cv=cv).mean())
 
 
-def gate_accuracy(X: torch.Tensor, y: Sequence[int], groups: Sequence[str], fit_on: Sequence[bool], *,
-                  folds: int = 5, **kwargs: Any) -> float:
-    """Out-of-fold accuracy on *every* row of a probe fit only on the rows where `fit_on` holds.
+def oof_gate_proba(X: torch.Tensor, y: Sequence[int], groups: Sequence[str], fit_on: Sequence[bool], *,
+                   folds: int = 5, **kwargs: Any) -> np.ndarray | None:
+    """Out-of-fold `p_hat` on *every* row of a probe fit only on the rows where `fit_on` holds.
 
     The served gate sees every request, not only the contrastive groups a probe may be fit on;
     this measures that: folds split by `groups` (a user's questions stay together), each fold's
-    probe is fit on the other folds' `fit_on` rows and scored on all of its own rows.
+    probe is fit on the other folds' `fit_on` rows and scores all of its own rows.
 
-    Returns nan when some fold has no fit row of one class.
+    Returns None when some fold has no fit row of one class.
     """
     X_, y_ = X.double().numpy(), np.asarray(y)
     fit = np.asarray(fit_on, dtype=bool)
-    hits = 0
+    p = np.zeros(len(y_))
     for train, test in GroupKFold(n_splits=folds).split(X_, y_, np.asarray(groups)):
         train = train[fit[train]]
         if len(np.unique(y_[train])) < 2:
-            return float("nan")
-        hits += int((RiskProbe(**kwargs).fit(X_[train], y_[train]).predict(X_[test]) == y_[test]).sum())
-    return hits / len(y_)
+            return None
+        p[test] = RiskProbe(**kwargs).fit(X_[train], y_[train]).predict_proba(X_[test])[:, 1]
+    return p
+
+
+def gate_accuracy(X: torch.Tensor, y: Sequence[int], groups: Sequence[str], fit_on: Sequence[bool], *,
+                  folds: int = 5, **kwargs: Any) -> float:
+    """Out-of-fold accuracy on every row (`oof_gate_proba` at 0.5); nan when a fold lacks a class."""
+    p = oof_gate_proba(X, y, groups, fit_on, folds=folds, **kwargs)
+    return float("nan") if p is None else float(np.mean((p > 0.5) == (np.asarray(y) == 1)))
+
+
+@dataclass(frozen=True)
+class ProbeChoice:
+    """What `select_probe` chose, and the out-of-fold scores of every candidate.
+
+    Attributes:
+        labels: name of the chosen training set (a key of `fit_sets`).
+        layer: the block the probe reads.
+        accuracy, log_loss: the chosen candidate's out-of-fold gate accuracy and log loss.
+        table: `{labels: {layer: (accuracy, log_loss)}}` for every candidate (nan: unfit).
+    """
+
+    labels: str
+    layer: int
+    accuracy: float
+    log_loss: float
+    table: Mapping[str, Mapping[int, tuple[float, float]]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"labels": self.labels, "layer": self.layer, "accuracy": round(self.accuracy, 4),
+                "log_loss": round(self.log_loss, 4),
+                "candidates": {lab: {str(k): [round(a, 4), round(ll, 4)] for k, (a, ll) in rows.items()}
+                               for lab, rows in self.table.items()}}
+
+
+def select_probe(features: torch.Tensor, y: Sequence[int], groups: Sequence[str],
+                 fit_sets: Mapping[str, Sequence[bool]], layers: Sequence[int], *,
+                 folds: int = 5) -> ProbeChoice:
+    """Choose the probe's training set and layer by out-of-fold gate quality on every row.
+
+    `features` is `[n, N, d]` (every row's state at every block). Each (set, layer) candidate is
+    scored by `oof_gate_proba`: accuracy at 0.5 first, then lower log loss (the calibrated,
+    less brittle gate), then the later layer (nearer the edit), then the earlier-listed set.
+
+    Raises:
+        ValueError: no candidate could be fit (every set lacks a class in some fold).
+    """
+    y_ = np.asarray(y)
+    table: dict[str, dict[int, tuple[float, float]]] = {}
+    best: tuple[Any, ...] | None = None
+    for rank, (name, fit_on) in enumerate(fit_sets.items()):
+        table[name] = {}
+        for layer in layers:
+            p = oof_gate_proba(features[:, layer], y, groups, fit_on, folds=folds)
+            if p is None:
+                table[name][layer] = (float("nan"), float("nan"))
+                continue
+            q = np.clip(p, 1e-7, 1 - 1e-7)
+            acc = float(np.mean((p > 0.5) == (y_ == 1)))
+            ll = float(-np.mean(y_ * np.log(q) + (1 - y_) * np.log(1 - q)))
+            table[name][layer] = (acc, ll)
+            key = (round(acc, 9), -round(ll, 9), layer, -rank)
+            if best is None or key > best[0]:
+                best = (key, name, layer, acc, ll)
+    if best is None:
+        raise ValueError("no probe candidate could be fit: every label set lacks a class in some fold")
+    return ProbeChoice(labels=best[1], layer=best[2], accuracy=best[3], log_loss=best[4], table=table)

@@ -6,8 +6,8 @@ This is the plain reference the batched engine is tested against, the engine beh
 Per request (fpps-method.md §6.4–6.5):
 1. If the mode can reach the hard branch, prefill the history-free twin through blocks 0..L
    only (a hook at L stops the forward pass), keeping its cache for those blocks.
-2. Prefill the personalized prompt; at block L read the last prompt position, compute
-   `p_hat`, pick the branch, and edit that position. Drop the twin unless the branch is hard.
+2. Prefill the personalized prompt; at the probe's block (L, or an earlier one) read the last
+   prompt position, compute `p_hat`, pick the branch; at block L edit that position. Drop the twin unless the branch is hard.
 3. Each decode step: feed the emitted token to the twin first (blocks 0..L), then run the
    personalized step, whose hook edits the new position with the twin's state.
 
@@ -123,13 +123,19 @@ def steered_generate(adapter: ModelAdapter, artifact: SteeringArtifact | None,
             h = run_to_layer(adapter, layer, torch.tensor([twin_ids + generated], device=dev))
             twin_states[:] = list(h[0, len(twin_ids) - 1:])
 
+    def probe(hidden: torch.Tensor) -> None:
+        # hidden: [1, pos, d] at the probe layer; read once, at the prefill's last prompt position.
+        if state["in_twin"] or state["p_hat"] is not None:
+            return None
+        p = float(artifact.p_hat(hidden[0, prompt_len - 1])) if artifact is not None else 0.0
+        state["p_hat"], state["branch"] = p, choose_branch(params, p)
+        return None
+
     def hook(hidden: torch.Tensor) -> torch.Tensor | None:
         # hidden: [1, pos, d]. Steered positions: the last prompt one and every generated one.
         if state["in_twin"]:
             return None
-        if state["p_hat"] is None:
-            p = float(artifact.p_hat(hidden[0, prompt_len - 1])) if artifact is not None else 0.0
-            state["p_hat"], state["branch"] = p, choose_branch(params, p)
+        probe(hidden)  # no-op once p_hat is known (always, when the probe reads an earlier block)
         first = hidden.shape[1] - 1 if use_cache else prompt_len - 1
         span = hidden[0, first:]  # [n_steered, d]
         twin = torch.stack(twin_states[-span.shape[0]:]) if state["branch"] == "hard" else None
@@ -145,7 +151,11 @@ def steered_generate(adapter: ModelAdapter, artifact: SteeringArtifact | None,
     eos = adapter.eos_token_ids
     cache = DynamicCache() if use_cache else None
     finish = "length"
-    handle = adapter.hook_block_output(layer, hook) if artifact is not None else None
+    handles = []
+    if artifact is not None:
+        if artifact.probe_layer != layer:
+            handles.append(adapter.hook_block_output(int(artifact.probe_layer), probe))  # type: ignore[arg-type]
+        handles.append(adapter.hook_block_output(layer, hook))
     try:
         if needs_twin:
             twin_step(twin_ids)
@@ -170,7 +180,7 @@ def steered_generate(adapter: ModelAdapter, artifact: SteeringArtifact | None,
                 twin_step([token])
             step_ids = [token]
     finally:
-        if handle is not None:
+        for handle in handles:
             handle.remove()
     text = adapter.decode(generated)
     if sampling.stop:

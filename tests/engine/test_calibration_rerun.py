@@ -58,7 +58,7 @@ def test_small_calibration_selects_nearby_layer_and_agreeing_probe(tmp_path):
     for ex in examples:
         key = _encode(adapter, ex, cfg)[2]
         feature = load_file(str(tmp_path / "cache" / "states" / f"{key}.safetensors"))["feature"]
-        new = float(art.p_hat(feature[art.layer])) >= 0.5
-        old = float(shipped.p_hat(feature[shipped.layer])) >= 0.5
+        new = float(art.p_hat(feature[art.probe_layer])) >= 0.5
+        old = float(shipped.p_hat(feature[shipped.probe_layer])) >= 0.5
         agree += new == old
     assert agree >= 0.75 * len(examples), f"probes agree on {agree}/{len(examples)}"

@@ -99,14 +99,19 @@ def test_alpha_zero_is_byte_identical_to_unsteered(engine):
         assert off.token_ids == zero.token_ids and off.text == zero.text
 
 
-def test_hard_alpha_one_gives_exactly_the_twins_block_l_state(default_adapter, engine):
+@pytest.mark.parametrize("twin_decode", ["separate", "joint"])
+def test_hard_alpha_one_gives_exactly_the_twins_block_l_state(default_adapter, artifact, twin_decode):
+    eng = SteeredEngine(default_adapter, artifact, EngineConfig(max_batch_size=8, twin_decode=twin_decode))
+    assert eng.joint_twins == (twin_decode == "joint")
     main, twin = [], []
     blocks = default_adapter.blocks
 
-    def at_l(mod, args, out):
+    def at_l(mod, args, out):  # runs after the engine's own hook at L: sees the edited state
         h = out[0] if isinstance(out, tuple) else out
-        if engine._ctx is None:  # a twin pass (blocks 0..L only)
+        if eng._ctx is None:  # a twin pass of its own (blocks 0..L only): prefill, or separate
             twin.append(h[0, -1].clone())
+        elif h.shape[0] == 2:  # a joint pass: cache row 1 is the twin
+            twin.append(h[1, -1].clone())
 
     def into_l_plus_1(mod, args, kwargs):
         h = args[0] if args else kwargs["hidden_states"]
@@ -115,14 +120,27 @@ def test_hard_alpha_one_gives_exactly_the_twins_block_l_state(default_adapter, e
     handles = [blocks[LAYER].register_forward_hook(at_l),
                blocks[LAYER + 1].register_forward_pre_hook(into_l_plus_1, with_kwargs=True)]
     try:
-        out = engine.generate([_request(0, "hard", 1.0, tau=0.0, max_tokens=8)])[0]
+        out = eng.generate([_request(0, "hard", 1.0, tau=0.0, max_tokens=8)])[0]
     finally:
         for h in handles:
             h.remove()
+        eng.shutdown()
     assert out.gate == "hard"
     assert len(main) == len(twin) >= 2
     for m, t in zip(main, twin):
         assert torch.equal(m, t)
+
+
+def test_separate_and_joint_twin_decoding_give_the_same_tokens(default_adapter, artifact, engine,
+                                                               mixed_batch, batched):
+    assert engine.joint_twins  # auto: 7 blocks above L = 22 of 30
+    eng = SteeredEngine(default_adapter, artifact, EngineConfig(max_batch_size=8, twin_decode="separate"))
+    try:
+        outs = eng.generate(mixed_batch)
+    finally:
+        eng.shutdown()
+    assert [o.token_ids for o in outs] == [o.token_ids for o in batched]
+    assert [o.gate for o in outs] == [o.gate for o in batched]
 
 
 def test_streaming_deltas_concatenate_to_the_final_text(engine):
@@ -146,3 +164,24 @@ def test_a_burst_fills_free_rows_before_the_queue_turns_requests_away(default_ad
         assert eng.load["waiting"] == 5
     finally:
         eng.shutdown()
+
+
+def test_probe_at_an_earlier_block_gates_like_the_reference(default_adapter, artifact):
+    """A format-2 artifact whose probe reads block 8 while the edit stays at L: the engine's
+    batched prefill computes each row's p_hat at block 8 (left padding: the last column) and
+    agrees with the one-request reference, co-batched rows of every gate included."""
+    import dataclasses
+
+    early = dataclasses.replace(artifact, probe_layer=8, w=artifact.w * 4)
+    eng = SteeredEngine(default_adapter, early, EngineConfig(max_batch_size=8))
+    try:
+        reqs = [_request(i, m, a, max_tokens=6) for i, (m, a) in enumerate(MODES[:5])]
+        outs = eng.generate(reqs)
+    finally:
+        eng.shutdown()
+    assert {o.gate for o in outs} >= {"hard", "soft"}
+    for req, out in zip(reqs, outs):
+        ref = steered_generate(default_adapter, early, req.messages, req.twin_messages,
+                               req.steering, req.sampling)
+        assert ref.token_ids == out.token_ids and ref.branch == out.gate, req.steering
+        assert ref.p_hat == pytest.approx(out.p_hat, abs=1e-5)

@@ -75,3 +75,22 @@ def test_run_to_layer_never_runs_blocks_above(tiny_llama):
     finally:
         hook.remove()
     assert h.shape == (1, 3, tiny_llama.hidden_size) and not calls
+
+
+@torch.inference_mode()
+def test_probe_reads_its_own_block_when_earlier_than_the_edit(tiny_llama):
+    """Format-2 artifacts: `p_hat` comes from block `probe_layer` at the last prompt position,
+    and the edit still happens at `layer`, in the same forward pass."""
+    torch.manual_seed(5)
+    d = tiny_llama.hidden_size
+    art = SteeringArtifact(layer=LAYER, w=torch.randn(d), b=0.1, s_f=torch.randn(d) * 3,
+                           fingerprint=tiny_llama.fingerprint, probe_layer=0,
+                           defaults={"gamma": 2.0, "tau_hard": 0.5, "tau_mixed": 0.5})
+    out = steered_generate(tiny_llama, art, MSGS, TWIN, SteeringParams(mode="soft"), SAMPLING)
+    ids = torch.tensor([tiny_llama.encode_chat(MSGS)])
+    want = float(art.p_hat(run_to_layer(tiny_llama, 0, ids)[0, -1]))
+    at_edit = float(art.p_hat(run_to_layer(tiny_llama, LAYER, ids)[0, -1]))
+    assert out.p_hat == pytest.approx(want, abs=1e-6) and abs(want - at_edit) > 1e-3
+    full = steered_generate(tiny_llama, art, MSGS, TWIN, SteeringParams(mode="soft"), SAMPLING,
+                            use_cache=False)
+    assert full.token_ids == out.token_ids and full.p_hat == pytest.approx(out.p_hat, abs=1e-6)

@@ -72,6 +72,33 @@ def test_artifact_round_trip(tmp_path):
     assert not list((tmp_path / "a").glob("*.pt")) and not list((tmp_path / "a").glob("*.pkl"))
 
 
+def test_probe_layer_round_trips_and_format_1_still_loads(tmp_path):
+    art = SteeringArtifact(layer=2, w=torch.randn(D), b=0.0, s_f=torch.randn(D), fingerprint="f", probe_layer=1)
+    folder = save_artifact(art, tmp_path / "a")
+    m = json.loads((folder / "manifest.json").read_text())
+    assert m["format_version"] == 2 and m["probe_layer"] == 1 and m["probe_hook_name"] == "blocks.1.hook_resid_post"
+    assert load_artifact(folder).probe_layer == 1
+    assert _artifact().probe_layer == 1  # default: the edit layer
+    # A format-1 folder (written before probe_layer existed) reads the edit layer.
+    del m["probe_layer"], m["probe_hook_name"]
+    m["format_version"] = 1
+    (folder / "manifest.json").write_text(json.dumps(m))
+    assert load_artifact(folder).probe_layer == 2
+    # A format-2 manifest that lost probe_layer, or a probe above the edit, is refused.
+    m["format_version"] = 2
+    (folder / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(ArtifactMismatchError, match="probe_layer"):
+        load_artifact(folder)
+    m["probe_layer"] = 3
+    (folder / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(ArtifactMismatchError, match="probe_layer 3 must be in 0..layer"):
+        load_artifact(folder)
+    m["format_version"] = 7
+    (folder / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(ArtifactMismatchError, match="format 7"):
+        load_artifact(folder)
+
+
 def test_artifact_refuses_tampering_and_mismatches(tmp_path):
     art = _artifact()
     folder = save_artifact(art, tmp_path / "a")

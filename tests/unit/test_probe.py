@@ -10,7 +10,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fpps.steering.probe import RiskProbe, cross_val_accuracy, fit_probe, gate_accuracy
+from fpps.steering.probe import RiskProbe, cross_val_accuracy, fit_probe, gate_accuracy, select_probe
 
 
 @parametrize_with_checks([RiskProbe(), RiskProbe(standardize=False)])
@@ -84,3 +84,23 @@ def test_gate_accuracy_scores_every_row_not_just_the_fit_rows():
     assert wide > narrow + 0.03, (narrow, wide)
     assert 0.5 < narrow < 1.0 and wide > 0.75
     assert np.isnan(gate_accuracy(Xt, y.tolist(), groups, (y == 1).tolist()))  # one class only
+
+
+def test_select_probe_picks_the_set_and_layer_that_gate_every_row_best():
+    """Layer 1 separates the kinds cleanly, layer 0 is noise, layer 2 separates them weakly; the
+    'narrow' set holds one class only in some folds and is never chosen."""
+    rng = np.random.default_rng(0)
+    n, d = 120, 6
+    y = np.arange(n) % 2
+    groups = [f"u{i // 2}" for i in range(n)]
+    X = rng.normal(size=(n, 3, d))
+    X[:, 1, 0] += 4.0 * (2 * y - 1)
+    X[:, 2, 0] += 0.6 * (2 * y - 1)
+    fit_sets = {"narrow": (y == 1).tolist(), "all": [True] * n}
+    choice = select_probe(torch.tensor(X, dtype=torch.float32), y.tolist(), groups, fit_sets, [0, 1, 2])
+    assert (choice.labels, choice.layer) == ("all", 1)
+    assert choice.accuracy > 0.95 and choice.accuracy > choice.table["all"][2][0] > choice.table["all"][0][0]
+    assert np.isnan(choice.table["narrow"][1][0])
+    assert choice.to_json()["candidates"]["all"]["1"][0] == round(choice.accuracy, 4)
+    with pytest.raises(ValueError, match="no probe candidate"):
+        select_probe(torch.tensor(X, dtype=torch.float32), y.tolist(), groups, {"narrow": fit_sets["narrow"]}, [1])
