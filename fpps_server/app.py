@@ -63,11 +63,6 @@ def run_local(args: ServerArgs, *, ready_file: str | None = None) -> int:
     # calls go to a thread, the engine decodes on its own thread), so one loop is safe.
     os.environ.setdefault("RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD", "0")
     os.environ.setdefault("RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP", "0")
-    # Proxy -> replica and handle calls over gRPC instead of Ray actor calls: each request the
-    # edge turns away still crosses from the proxy to the ingress replica, and that hop is most
-    # of what a rejection costs (a 48-request burst against a bare Serve app on this box:
-    # rejection p99 198 -> 138 ms).
-    os.environ.setdefault("RAY_SERVE_USE_GRPC_BY_DEFAULT", "1")
     import ray
 
     stop = threading.Event()

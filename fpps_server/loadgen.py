@@ -12,6 +12,10 @@ they carried `Retry-After`), errors, timeouts, and latency percentiles over all 
 over rejections alone (a rejection should be fast: back-pressure that takes seconds is a queue
 in disguise). The report goes to `OUT/bench-load.json`.
 
+The client is aiohttp: it shares the box's cores with the server, and with httpx's pool the
+client's own work was a large part of the rejection tail measured at 4x (p99 400-765 ms vs
+210-290 ms with aiohttp against the same capacity-16 server, `docs/bench/2026-11-25/`).
+
 It is bounded on purpose: only loopback hosts (it is a test tool, not a way to load someone
 else's server), a fixed request count, and a wall-clock limit per level.
 """
@@ -126,38 +130,35 @@ class _Result:
     """For failures: the start of the error body, to tell the server's answers apart."""
 
 
-async def _one(client: Any, body: dict[str, Any]) -> _Result:
+async def _one(session: Any, url: str, body: dict[str, Any]) -> _Result:
     """Send one request and classify its answer."""
-    import httpx
+    import aiohttp
 
     t0 = time.perf_counter()
     try:
-        if body["stream"]:
-            async with client.stream("POST", "/v1/chat/completions", json=body) as r:
-                if r.status_code != 200:
-                    await r.aread()
-                    return _answered(r, t0)
-                async for line in r.aiter_lines():
-                    if line == "data: [DONE]":
-                        return _Result("completed", time.perf_counter() - t0, 200)
-                    if line.startswith("data: ") and '"error"' in line[:20]:  # failed mid-stream
-                        return _Result("error", time.perf_counter() - t0, 200, note=line[6:206])
-                return _Result("error", time.perf_counter() - t0, 200, note="stream ended without [DONE]")
-        return _answered(await client.post("/v1/chat/completions", json=body), t0)
-    except httpx.TimeoutException:
+        async with session.post(url + "/v1/chat/completions", json=body) as r:
+            if r.status != 200 or not body["stream"]:
+                return _answered(r.status, r.headers, await r.text(errors="replace"), t0)
+            async for raw in r.content:  # SSE, one line at a time
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if line == "data: [DONE]":
+                    return _Result("completed", time.perf_counter() - t0, 200)
+                if line.startswith("data: ") and '"error"' in line[:20]:  # failed mid-stream
+                    return _Result("error", time.perf_counter() - t0, 200, note=line[6:206])
+            return _Result("error", time.perf_counter() - t0, 200, note="stream ended without [DONE]")
+    except asyncio.TimeoutError:
         return _Result("timeout", time.perf_counter() - t0, None)
-    except httpx.HTTPError as e:
+    except aiohttp.ClientError as e:
         return _Result("error", time.perf_counter() - t0, None, note=f"{type(e).__name__}: {e}"[:200])
 
 
-def _answered(r: Any, t0: float) -> _Result:
-    note = "" if r.status_code == 200 else r.text[:200]
+def _answered(status: int, headers: Any, text: str, t0: float) -> _Result:
+    note = "" if status == 200 else text[:200]
     try:
-        retry_after = float(r.headers["retry-after"]) if "retry-after" in r.headers else None
+        retry_after = float(headers["retry-after"]) if "retry-after" in headers else None
     except ValueError:  # an HTTP date: present, but not a number of seconds
         retry_after = 0.0
-    return _Result(_classify(r.status_code), time.perf_counter() - t0, r.status_code,
-                   retry_after=retry_after, note=note)
+    return _Result(_classify(status), time.perf_counter() - t0, status, retry_after=retry_after, note=note)
 
 
 def _classify(status: int) -> Outcome:
@@ -172,21 +173,20 @@ def _classify(status: int) -> Outcome:
 
 async def _level(config: LoadConfig, url: str, clients: int) -> dict[str, Any]:
     """One load level: `clients` concurrent loops sharing a fixed request budget."""
-    import httpx
+    import aiohttp
 
     headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     results: list[_Result] = []
     next_i = 0
     deadline = time.monotonic() + config.time_limit_s
     t0 = time.perf_counter()
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits,
-                                 timeout=config.request_timeout_s) as client:
+    async with aiohttp.ClientSession(headers=headers, connector=aiohttp.TCPConnector(limit=clients),
+                                     timeout=aiohttp.ClientTimeout(total=config.request_timeout_s)) as session:
         async def loop() -> None:
             nonlocal next_i
             while next_i < config.requests_per_level and time.monotonic() < deadline:
                 i, next_i = next_i, next_i + 1
-                result = await _one(client, _body(i, config.max_tokens))
+                result = await _one(session, url, _body(i, config.max_tokens))
                 results.append(result)
                 if config.respect_retry_after and result.retry_after:
                     await asyncio.sleep(max(0.0, min(result.retry_after, deadline - time.monotonic())))
@@ -213,16 +213,21 @@ async def _level(config: LoadConfig, url: str, clients: int) -> dict[str, Any]:
 
 
 async def _capacity(config: LoadConfig, url: str) -> tuple[int, dict[str, Any]]:
-    import httpx
+    import aiohttp
 
     if config.capacity is not None:
         return config.capacity, {"source": "--capacity"}
     headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
-        r = await client.get("/ready")
-    if r.status_code != 200 or "capacity" not in r.json():
-        raise ValueError(f"GET {url}/ready gave {r.status_code} without 'capacity'; pass --capacity")
-    cap = r.json()["capacity"]
+    async with aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=30)) as session:
+        async with session.get(url + "/ready") as r:
+            status, text = r.status, await r.text(errors="replace")
+    try:
+        ready = json.loads(text)
+    except ValueError:
+        ready = {}
+    if status != 200 or not isinstance(ready, dict) or "capacity" not in ready:
+        raise ValueError(f"GET {url}/ready gave {status} without 'capacity'; pass --capacity")
+    cap = ready["capacity"]
     return int(cap["max_batch_size"]) + int(cap["max_queue"]), {"source": "/ready", **cap}
 
 
@@ -232,7 +237,7 @@ def run_load(config: LoadConfig, out_dir: str | Path | None = None) -> dict[str,
     Raises:
         ValueError: a non-loopback URL, or no capacity to be had.
     """
-    import httpx
+    import aiohttp
 
     url = check_loopback(config.url)
 
@@ -245,7 +250,7 @@ def run_load(config: LoadConfig, out_dir: str | Path | None = None) -> dict[str,
     body = asyncio.run(main())
     report = {"bench": "load", "started": started, "config": {**asdict(config), "api_key": None},
               "mix": {"modes": list(MODES), "stream": "every other block of 4", "history_sessions": 1},
-              "environment": {"python": platform.python_version(), "httpx": httpx.__version__,
+              "environment": {"python": platform.python_version(), "aiohttp": aiohttp.__version__,
                               "host": platform.node()},
               **body}
     if out_dir is not None:
