@@ -29,7 +29,7 @@ from fpps.steering.artifact import SteeringArtifact, load_artifact
 
 from .engine import EngineConfig, GenerationRequest, SteeredEngine
 
-__all__ = ["run_engine_bench"]
+__all__ = ["p50_p95", "run_engine", "run_engine_bench"]
 
 _SESSIONS = [
     [{"role": "user", "content": "I just moved to Sydney, the capital of Australia as far as I'm concerned."},
@@ -54,7 +54,8 @@ def _requests(n: int, max_tokens: int, steering: list[SteeringParams]) -> list[G
     return out
 
 
-def _run_engine(engine: SteeredEngine, reqs: list[GenerationRequest]) -> dict[str, Any]:
+def run_engine(engine: SteeredEngine, reqs: list[GenerationRequest]) -> dict[str, Any]:
+    """Submit `reqs` at once, drive `engine` in this thread until done; tokens/s, latency, phases."""
     done: dict[str, float] = {}
     phase0 = dict(engine.phase_s)
     t0 = time.perf_counter()
@@ -71,10 +72,15 @@ def _run_engine(engine: SteeredEngine, reqs: list[GenerationRequest]) -> dict[st
     return summary
 
 
+def p50_p95(values: list[float]) -> tuple[float, float]:
+    """Median and 95th percentile (nearest rank below), rounded to 0.1."""
+    xs = sorted(values)
+    return round(statistics.median(xs), 1), round(xs[min(len(xs) - 1, int(0.95 * len(xs)))], 1)
+
+
 def _summary(tokens: int, wall: float, lat: list[float], outs: list[Any]) -> dict[str, Any]:
-    lat = sorted(lat)
-    return {"tokens_per_s": round(tokens / wall, 2), "p50_ms": round(statistics.median(lat), 1),
-            "p95_ms": round(lat[min(len(lat) - 1, int(0.95 * len(lat)))], 1), "requests": len(outs),
+    p50, p95 = p50_p95(lat)
+    return {"tokens_per_s": round(tokens / wall, 2), "p50_ms": p50, "p95_ms": p95, "requests": len(outs),
             "completion_tokens": tokens, "wall_s": round(wall, 2),
             "gates": {g: sum(1 for o in outs if getattr(o, "gate", None) == g) for g in ("none", "soft", "hard")}}
 
@@ -140,13 +146,13 @@ def run_engine_bench(out_dir: Path | None = None, *, quick: bool = False, n: int
         "distinct_strengths": [SteeringParams(mode="soft", alpha=a) for a in alphas],
         "shared_strength": [SteeringParams(mode="soft", alpha=0.6)] * n,
     }
-    _run_engine(engine, _requests(min(n, 4), 4, scenarios["unsteered"]))  # warm-up
+    run_engine(engine, _requests(min(n, 4), 4, scenarios["unsteered"]))  # warm-up
     # Rounds run every scenario in turn, so that a slow spell of a shared machine hits all of
     # them alike; each scenario reports its median round (by tokens/s) and every round's value.
     rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in [*scenarios, "hook_library"]}
     for _ in range(repeats):
         for name, steering in scenarios.items():
-            rounds[name].append(_run_engine(engine, _requests(n, max_tokens, steering)))
+            rounds[name].append(run_engine(engine, _requests(n, max_tokens, steering)))
         rounds["hook_library"].append(_run_hook_library(
             adapter, artifact, _requests(n, max_tokens, scenarios["distinct_strengths"])))
     engine.shutdown()

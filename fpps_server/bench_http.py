@@ -42,8 +42,10 @@ def _body(i: int, max_tokens: int) -> dict[str, Any]:
 
 
 def _pct(values: list[float]) -> dict[str, float]:
-    xs = sorted(values)
-    return {"p50": round(statistics.median(xs), 1), "p95": round(xs[min(len(xs) - 1, int(0.95 * len(xs)))], 1)}
+    from .bench import p50_p95  # bench imports torch: only once a bench runs
+
+    p50, p95 = p50_p95(values)
+    return {"p50": p50, "p95": p95}
 
 
 def run_http_bench(url: str, out_dir: str | Path | None = None, *, requests: int = 30, clients: int = 16,
@@ -60,6 +62,7 @@ def run_http_bench(url: str, out_dir: str | Path | None = None, *, requests: int
     from fpps.steering import RagPersonalizer, SamplingParams, SteeringParams, history_free_messages, load_model
     from fpps.steering.artifact import load_artifact
 
+    from .bench import run_engine
     from .engine import EngineConfig, GenerationRequest, SteeredEngine
     from .loadgen import check_loopback
 
@@ -108,17 +111,9 @@ def run_http_bench(url: str, out_dir: str | Path | None = None, *, requests: int
         with cf.ThreadPoolExecutor(clients) as pool:
             results = list(pool.map(one, bodies))
         http_wall = time.perf_counter() - t0
-    done: dict[str, float] = {}
-    t0 = time.perf_counter()
-    reqs = [engine_request(b) for b in bodies]
-    handles = [engine.submit(r, on_event=lambda ev: ev.final and done.setdefault(ev.request_id, time.perf_counter()))
-               for r in reqs]
-    engine.generate([])  # drive the loop in this thread until all are done
-    local_wall = time.perf_counter() - t0
-    outs = [h.result() for h in handles]
+    local = run_engine(engine, [engine_request(b) for b in bodies])
     engine.shutdown()
     http_tokens = sum(n for _, n in results)
-    local_tokens = sum(o.completion_tokens for o in outs)
     report = {
         "overhead": {"requests": requests, "max_tokens": max_tokens, "http_ms": _pct(http_ms),
                      "in_process_ms": _pct(local_ms),
@@ -129,9 +124,9 @@ def run_http_bench(url: str, out_dir: str | Path | None = None, *, requests: int
         "concurrent": {"clients": clients, "max_tokens": concurrent_max_tokens,
                        "http": {"tokens_per_s": round(http_tokens / http_wall, 2), "completion_tokens": http_tokens,
                                 "wall_s": round(http_wall, 2), **_pct([ms for ms, _ in results])},
-                       "in_process": {"tokens_per_s": round(local_tokens / local_wall, 2),
-                                      "completion_tokens": local_tokens, "wall_s": round(local_wall, 2),
-                                      **_pct([1000 * (done[o.request_id] - t0) for o in outs])}},
+                       "in_process": {"tokens_per_s": local["tokens_per_s"],
+                                      "completion_tokens": local["completion_tokens"], "wall_s": local["wall_s"],
+                                      "p50": local["p50_ms"], "p95": local["p95_ms"]}},
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__,
                     "threads": threads, "load_avg_1m": os.getloadavg()[0], "model": adapter.name,
                     "artifact": artifact.artifact_id, "url": base},

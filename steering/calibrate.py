@@ -15,7 +15,7 @@ layer selection). Pass B reloads the prefix and decodes each configuration from 
 `p_hat` is fixed per request, so for a given `gamma` each question has only two FPPS-M outputs
 (soft with that `gamma`, or hard); they are generated once and `tau` is swept analytically.
 
-Everything generated is cached in `<out>/cache` (JSONL keyed by a hash of prompt and config;
+Everything generated is cached in `<out>/cache` (`calibrate_cache`: JSONL keyed by a hash of prompt and config;
 several workers may share it), so an interrupted run resumes where it stopped. The PNG plots are
 drawn by `calibrate_grid.plots`, with the tau/gamma grid search; matplotlib is imported lazily.
 
@@ -32,7 +32,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib.metadata
-import json
 import sys
 import time
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ import torch
 
 from .adapter import ModelAdapter, load_model
 from .artifact import SteeringArtifact, save_artifact
+from .calibrate_cache import JsonlCache, crop, key_hash, prefix_cache, save_prefix
 from .calibrate_grid import choose_tau, compact_grid, grid_search, p_summary, plots, score
 from .capture import capture_residuals, logit_lens_logprobs
 from .edit import edit_state
@@ -132,7 +132,7 @@ class QuestionState:
         return None
 
 
-# --------------------------------------------------------------------------- prompts and cache
+# --------------------------------------------------------------------------- prompts
 
 def _prompts(ex: CalibrationExample, cfg: CalibrationConfig) -> tuple[list[Message], list[Message]]:
     sessions = [list(s) for s in ex.sessions]
@@ -146,71 +146,7 @@ def _encode(adapter: ModelAdapter, ex: CalibrationExample,
     """Personalized and twin prompt ids, and the question's cache key."""
     msgs, twin = _prompts(ex, cfg)
     ids, twin_ids = adapter.encode_chat(msgs), adapter.encode_chat(twin)
-    return ids, twin_ids, _hash(ids, twin_ids, cfg.max_tokens)
-
-
-def _hash(*parts: Any) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
-
-
-class _JsonlCache:
-    """Append-only JSONL cache `{key: record}`; the last line for a key wins."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.data: dict[str, dict[str, Any]] = {}
-        self._read = 0  # bytes of the file already parsed
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._refresh()
-
-    def _refresh(self) -> None:
-        """Parse lines appended since the last read (another worker may share the file)."""
-        if not self.path.is_file() or self.path.stat().st_size <= self._read:
-            return
-        with open(self.path, "rb") as f:
-            f.seek(self._read)
-            chunk = f.read()
-        end = chunk.rfind(b"\n") + 1  # only whole lines; a torn tail is re-read later
-        for line in chunk[:end].decode().splitlines():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            self.data[rec["key"]] = rec
-        self._read += end
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        if key not in self.data:
-            self._refresh()
-        return self.data.get(key)
-
-    def put(self, rec: dict[str, Any]) -> None:
-        self.data[rec["key"]] = rec
-        with open(self.path, "a") as f:
-            f.write(json.dumps(rec) + "\n")
-
-
-def _save_prefix(cache: Any, path: Path) -> None:
-    from safetensors.torch import save_file
-
-    tensors = {}
-    for i, layer in enumerate(cache.layers):
-        tensors[f"k{i}"], tensors[f"v{i}"] = layer.keys.contiguous(), layer.values.contiguous()
-    save_file(tensors, str(path))
-
-
-def _load_prefix(path: Path, num_layers: int) -> Any:
-    from safetensors.torch import load_file
-    from transformers import DynamicCache
-
-    t = load_file(str(path))
-    return DynamicCache([(t[f"k{i}"], t[f"v{i}"]) for i in range(num_layers)])
-
-
-def _crop(cache: Any, length: int) -> None:
-    extra = cache.get_seq_length() - length
-    if extra > 0:
-        cache.crop(-extra)
+    return ids, twin_ids, key_hash(ids, twin_ids, cfg.max_tokens)
 
 
 # --------------------------------------------------------------------------- decoding
@@ -269,7 +205,7 @@ def decode_config(adapter: ModelAdapter, prefix: Any, prefix_len: int, last_toke
             return _greedy(adapter, prefix, [last_token], max_tokens,
                            _twin_step_token(twin_step) if branch == "hard" else None)
     finally:
-        _crop(prefix, prefix_len)
+        crop(prefix, prefix_len)
 
 
 def _twin_step_token(step: Callable[[list[int]], None]) -> Callable[[int], None]:
@@ -293,7 +229,7 @@ def run_pass_a(adapter: ModelAdapter, ex: CalibrationExample, cfg: CalibrationCo
     prefix = DynamicCache()
     adapter.model(input_ids=torch.tensor([ids[:-1]], device=adapter.device), past_key_values=prefix,
                   use_cache=True)
-    _save_prefix(prefix, kv_dir / f"{key}.safetensors")
+    save_prefix(prefix, kv_dir / f"{key}.safetensors")
     with capture_residuals(adapter) as rec:
         gen_w = _greedy(adapter, prefix, [ids[-1]], cfg.max_tokens)
         states_w = rec.stacked()  # [N, 1 + fed generated tokens, d], starts at the last prompt pos
@@ -303,7 +239,7 @@ def run_pass_a(adapter: ModelAdapter, ex: CalibrationExample, cfg: CalibrationCo
     qs = QuestionState(ex, key, text_w, text_wo, cw, cwo, feature, resp_w, resp_wo)
     if need_gold(ex, cw, cwo):
         gold = list(adapter.tokenizer(ex.answers[0], add_special_tokens=False)["input_ids"])
-        _crop(prefix, len(ids) - 1)
+        crop(prefix, len(ids) - 1)
         with capture_residuals(adapter) as rec:
             adapter.model(input_ids=torch.tensor([[ids[-1], *gold]], device=adapter.device),
                           past_key_values=prefix, use_cache=True)
@@ -320,7 +256,7 @@ def run_pass_a(adapter: ModelAdapter, ex: CalibrationExample, cfg: CalibrationCo
 
 # --------------------------------------------------------------------------- state storage
 
-def _store_state(qs: QuestionState, meta: dict[str, Any], cache: _JsonlCache, states_dir: Path) -> None:
+def _store_state(qs: QuestionState, meta: dict[str, Any], cache: JsonlCache, states_dir: Path) -> None:
     from safetensors.torch import save_file
 
     t = {"feature": qs.feature, "resp_with": qs.resp_with, "resp_without": qs.resp_without}
@@ -389,8 +325,8 @@ def calibrate(examples: Sequence[CalibrationExample], out_dir: str | Path, *,
     kv_dir, states_dir = cache_root / "kv", cache_root / "states"
     kv_dir.mkdir(parents=True, exist_ok=True)
     states_dir.mkdir(parents=True, exist_ok=True)
-    cache_a = _JsonlCache(cache_root / "pass_a.jsonl")
-    cache_b = _JsonlCache(cache_root / "pass_b.jsonl")
+    cache_a = JsonlCache(cache_root / "pass_a.jsonl")
+    cache_b = JsonlCache(cache_root / "pass_b.jsonl")
 
     # Pass A: baseline answers, features, gold lens PPL (one prefill per question).
     slots: list[QuestionState | None] = [None] * len(examples)
@@ -448,7 +384,7 @@ def calibrate(examples: Sequence[CalibrationExample], out_dir: str | Path, *,
     # Stage 3: s_f from no-history factual-correct and with-history beneficial responses.
     fact = [q.resp_without[L] for q in qs if q.example.kind == "factual" and q.correct_without]
     s_f = steering_vector(fact, [q.resp_with[L] for q in ben], normalize=cfg.normalize_s_f)
-    art_hash = _hash(L, PL, w.tolist()[:8], b, float(s_f.norm()), float(w.norm()))
+    art_hash = key_hash(L, PL, w.tolist()[:8], b, float(s_f.norm()), float(w.norm()))
     # The pre-grid fit, so that extra workers can share pass B through the same cache.
     save_artifact(SteeringArtifact(layer=L, w=w, b=b, s_f=s_f, fingerprint=adapter.fingerprint,
                                    probe_layer=PL), cache_root / "pregrid", extra={"art_hash": art_hash})
@@ -515,7 +451,7 @@ def calibrate(examples: Sequence[CalibrationExample], out_dir: str | Path, *,
 
 
 def _pass_b(adapter: ModelAdapter, qs: Sequence[QuestionState], p_hat: Sequence[float],
-            enc: Mapping[str, tuple[list[int], list[int]]], kv_dir: Path, cache_b: _JsonlCache,
+            enc: Mapping[str, tuple[list[int], list[int]]], kv_dir: Path, cache_b: JsonlCache,
             cfg: CalibrationConfig, layer: int, s_f: torch.Tensor, art_hash: str,
             reverse: bool = False) -> list[dict[str, bool]]:
     """Correctness of every steered configuration a question can take in the grid."""
@@ -532,11 +468,11 @@ def _pass_b(adapter: ModelAdapter, qs: Sequence[QuestionState], p_hat: Sequence[
         for label, branch, g in configs:
             # The hard branch depends only on L (the twin's state replaces h), not on the probe
             # or s_f: a recalibrated probe reuses every cached hard answer.
-            key = _hash(q.key, _hash("hard", layer) if branch == "hard" else art_hash, label)
+            key = key_hash(q.key, key_hash("hard", layer) if branch == "hard" else art_hash, label)
             rec = cache_b.get(key)
             if rec is None:
                 if prefix is None:
-                    prefix = _prefix(adapter, kv_dir / f"{q.key}.safetensors", ids)
+                    prefix = prefix_cache(adapter, kv_dir / f"{q.key}.safetensors", ids)
                 gen = decode_config(adapter, prefix, len(ids) - 1, ids[-1], twin_ids, layer=layer,
                                     s_f=s_f, p_hat=p, branch=branch, gamma=g,  # type: ignore[arg-type]
                                     max_tokens=cfg.max_tokens)
@@ -583,19 +519,6 @@ def _choose_probe(qs: Sequence[QuestionState], L: int, deg: Sequence[QuestionSta
 
 def _order(n: int, reverse: bool) -> list[int]:
     return list(range(n - 1, -1, -1)) if reverse else list(range(n))
-
-
-def _prefix(adapter: ModelAdapter, path: Path, ids: list[int]) -> Any:
-    """The personalized prompt's prefix cache (all but the last token): stored, else recomputed."""
-    if path.is_file():
-        return _load_prefix(path, adapter.num_layers)
-    from transformers import DynamicCache
-
-    cache = DynamicCache()
-    with torch.inference_mode():
-        adapter.model(input_ids=torch.tensor([ids[:-1]], device=adapter.device),
-                      past_key_values=cache, use_cache=True)
-    return cache
 
 
 def _rerun_subset(qs: Sequence[QuestionState], enc: Mapping[str, tuple[list[int], list[int]]],
