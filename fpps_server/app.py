@@ -17,7 +17,8 @@ from typing import Any
 from ray import serve
 from ray.serve import Application
 
-from .config import ServerArgs, load_config
+from .admission import LIMIT_ENV, proxy_middlewares
+from .config import ServerArgs, edge_capacity, load_config
 from .ingress import FppsIngress
 from .model import FppsModel
 
@@ -63,6 +64,12 @@ def run_local(args: ServerArgs, *, ready_file: str | None = None) -> int:
     # calls go to a thread, the engine decodes on its own thread), so one loop is safe.
     os.environ.setdefault("RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD", "0")
     os.environ.setdefault("RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP", "0")
+    # Chat admission in Serve's HTTP proxy (admission.py). The proxy reads both variables at
+    # start; it is a Ray worker, and Ray workers inherit this process's environment.
+    limit = (args.max_inflight or edge_capacity(args)) * args.ingress_replicas
+    os.environ[LIMIT_ENV] = str(limit)
+    os.environ.setdefault("RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH",
+                          f"{proxy_middlewares.__module__}.{proxy_middlewares.__name__}")
     import ray
 
     stop = threading.Event()

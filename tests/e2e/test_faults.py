@@ -113,6 +113,16 @@ def _ready(server: Server) -> dict[str, Any] | None:
     return r.json() if r.status_code == 200 else None
 
 
+def _proxy_idle(server: Server) -> bool:
+    """The HTTP proxy's admission count (admission.py, read from /metrics) is back to 0: a
+    request that ended badly must not keep its slot there either."""
+    try:
+        text = httpx.get(server.url + "/metrics", timeout=30).text
+    except httpx.HTTPError:
+        return False
+    return "fpps_proxy_inflight_requests 0\n" in text
+
+
 def _chat(client: httpx.Client, **body: Any) -> httpx.Response:
     body.setdefault("messages", Q_FACT)
     body.setdefault("max_tokens", 8)
@@ -306,6 +316,7 @@ def test_kill_9_of_the_model_replica_ends_in_flight_requests_and_the_service_rec
         assert r.status_code == 200, r.text
         assert r.json()["choices"][0]["message"]["content"]
     print(f"ready again {recovered:.1f} s after the kill (replica {before[0]} -> {after[0]}, {info['load']})")
+    _wait_for("the proxy's admission count back to 0", lambda: _proxy_idle(server), 10, every=0.2)
 
 
 # ---- 3. a client that hangs up mid-stream frees its batch row -----------------------------
@@ -348,4 +359,5 @@ def test_client_disconnect_mid_stream_frees_the_batch_slot(server):
     print(f"{per_token * 1000:.0f} ms/token; row free {t_freed:.2f} s and the next request done "
           f"{t_next:.2f} s after the hang-up (the stream had about {remaining:.0f} s to go)")
     assert freed["load"] == {"running": 0, "waiting": 0, "twins": 0}
+    _wait_for("the proxy's admission count back to 0", lambda: _proxy_idle(server), 10, every=0.2)
     assert t_next < remaining / 2, (t_next, remaining)

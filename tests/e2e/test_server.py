@@ -200,15 +200,24 @@ def test_overload_is_503_with_retry_after(http):
     def one(_):
         return chat(http, max_tokens=24, fpps={"mode": "off"})
 
+    def proxy_rejected() -> int:
+        line = next(x for x in http.get("/metrics").text.splitlines()
+                    if x.startswith("fpps_proxy_rejected_requests_total "))
+        return int(float(line.split()[1]))
+
+    before = proxy_rejected()
     with cf.ThreadPoolExecutor(16) as pool:
         results = list(pool.map(one, range(16)))
     codes = sorted(r.status_code for r in results)
     assert 200 in codes and 503 in codes, codes
     busy = next(r for r in results if r.status_code == 503)
-    assert int(busy.headers["retry-after"]) >= 1
+    assert int(busy.headers["retry-after"]) >= 1 and busy.headers["x-fpps-request-id"].startswith("chatcmpl-")
     assert busy.json()["error"]["type"] == "overloaded_error"
-    # The excess is turned away at the edge, before the model is asked.
-    assert any("in flight" in r.json()["error"]["message"] for r in results if r.status_code == 503)
+    # The excess is turned away at the edge, before the model is asked: by `fpps serve`'s HTTP
+    # proxy (admission.py), which counts every one of them, so the ingress never sees them.
+    assert all("in flight" in r.json()["error"]["message"] for r in results if r.status_code == 503)
+    assert proxy_rejected() - before == codes.count(503)
+    assert http.get("/ready").json()["status"] == "ready"
 
 
 def test_metrics_count_requests_tokens_gates_and_p_hat(http):
