@@ -80,7 +80,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             from fpps.server.bench import run_engine_bench
         except ImportError:
             return _not_landed("bench engine", 6)(args)
-        result = run_engine_bench(out, quick=args.quick, repeats=args.repeats)
+        result = run_engine_bench(out, quick=args.quick, repeats=args.repeats, ignore_eos=not args.stop_at_eos)
     elif args.target == "http":
         from fpps.server.bench_http import run_http_bench
 
@@ -429,6 +429,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="http: torch threads of the in-process engine; match the replica's (num_cpus)")
     b.add_argument("--repeats", type=int, default=3,
                    help="engine: interleaved rounds of every scenario; each reports its median round")
+    b.add_argument("--stop-at-eos", action="store_true",
+                   help="engine: answers end at end-of-sequence (their natural lengths) instead of "
+                        "every request decoding exactly max_tokens")
     b.add_argument("--capacity", type=int, help="load: requests the server holds (default: "
                    "max_batch_size + max_queue from /ready); levels run 1x, 2x, 4x this many clients")
     b.add_argument("--requests", type=int, help="load: request budget per level (default 64; 16 with --quick); "

@@ -9,6 +9,10 @@ Scenarios (16 requests each, same prompts, greedy, same max_tokens):
   hook_library        the hook-library way: one request at a time through `model.generate`,
                       a forward hook at L adding that request's vector (what repeng or
                       steering-vectors do: one global steering state per model)
+The requests above share one user's history. Two more give each its own (16 users):
+  distinct_users                FPPS-S with 16 alphas, through the engine
+  hook_library_distinct_users   the same requests the hook-library way
+Each engine run starts with an empty prefix cache (`prefix_cache.py`).
 Absolute numbers are noise on a shared CPU; the ratios, measured in one run, are the result.
 """
 
@@ -45,18 +49,37 @@ _QUESTIONS = ["What is the capital of Australia?", "What is my cat's name?",
               "What is the largest ocean on Earth?", "What gas do plants absorb?"]
 
 
-def _requests(n: int, max_tokens: int, steering: list[SteeringParams]) -> list[GenerationRequest]:
+_CITIES = ["Sydney", "Perth", "Toronto", "Lyon", "Osaka", "Denver", "Cork", "Porto", "Leeds", "Quito",
+           "Bergen", "Hanoi", "Tucson", "Graz", "Recife", "Dundee"]
+
+
+def _sessions(user: int | None) -> list[list[dict[str, str]]]:
+    """The bench user's history; with `user` set, a history of that user's own (another city in
+    the first session), so that no two users' prompts share more than the system prompt."""
+    if user is None:
+        return _SESSIONS
+    city = _CITIES[user % len(_CITIES)] + (f" (user {user})" if user >= len(_CITIES) else "")
+    first = [{"role": "user", "content": f"I just moved to {city}, the best city anywhere as far as I'm concerned."},
+             _SESSIONS[0][1]]
+    return [first, *_SESSIONS[1:]]
+
+
+def _requests(n: int, max_tokens: int, steering: list[SteeringParams], *, distinct_users: bool = False,
+              ignore_eos: bool = False) -> list[GenerationRequest]:
     out = []
     for i in range(n):
         q = _QUESTIONS[i % len(_QUESTIONS)]
-        out.append(GenerationRequest(RagPersonalizer(top_k=3).messages(q, _SESSIONS), history_free_messages(q),
-                                     steering[i], SamplingParams(max_tokens=max_tokens)))
+        sessions = _sessions(i if distinct_users else None)
+        out.append(GenerationRequest(RagPersonalizer(top_k=3).messages(q, sessions), history_free_messages(q),
+                                     steering[i], SamplingParams(max_tokens=max_tokens, ignore_eos=ignore_eos)))
     return out
 
 
 def run_engine(engine: SteeredEngine, reqs: list[GenerationRequest]) -> dict[str, Any]:
     """Submit `reqs` at once, drive `engine` in this thread until done; tokens/s, latency, phases."""
     done: dict[str, float] = {}
+    engine.prefix_cache.clear()  # every run starts cold: reuse only within its own requests
+    stats0 = dict(engine.prefix_cache.stats)
     phase0 = dict(engine.phase_s)
     t0 = time.perf_counter()
     handles = [engine.submit(r, on_event=lambda ev: ev.final and done.setdefault(ev.request_id, time.perf_counter()))
@@ -69,6 +92,8 @@ def run_engine(engine: SteeredEngine, reqs: list[GenerationRequest]) -> dict[str
     # Where the wall time went: prefill is compute-bound and costs the same batched or one at a
     # time on a CPU, so it bounds what batching can win there.
     summary["phase_s"] = {k: round(v - phase0[k], 2) for k, v in engine.phase_s.items()}
+    summary["prefix_reused_tokens"] = engine.prefix_cache.stats["reused_tokens"] - stats0["reused_tokens"]
+    summary["prompt_tokens"] = sum(o.prompt_tokens for o in outs)
     return summary
 
 
@@ -95,12 +120,16 @@ def _run_hook_library(adapter: Any, artifact: SteeringArtifact, reqs: list[Gener
         # One global steering state: the request's vector added at layer L on every position.
         coef = p.alpha * (p.gamma or 0.0) * 0.5
         vec = (coef * artifact.s_f).to(adapter.device, adapter.dtype)
+        # `ignore_eos` as the engine has it: no stop at end-of-sequence, every token counts.
+        stop = {"eos_token_id": None} if r.sampling.ignore_eos else {}
         with adapter.block_output_hook(artifact.layer, lambda h, v=vec: h + v):
             ids = torch.tensor([adapter.encode_chat(r.messages)], device=adapter.device)
             gen = adapter.model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
-                                         max_new_tokens=r.sampling.max_tokens, pad_token_id=tok.pad_token_id)
+                                         max_new_tokens=r.sampling.max_tokens, pad_token_id=tok.pad_token_id,
+                                         **stop)
         new = gen[0, ids.shape[1]:]
-        tokens += int((~torch.isin(new, torch.tensor(sorted(adapter.eos_token_ids)))).sum())
+        tokens += len(new) if r.sampling.ignore_eos else \
+            int((~torch.isin(new, torch.tensor(sorted(adapter.eos_token_ids)))).sum())
         lat.append(1000 * (time.perf_counter() - t0))
     return _summary(tokens, time.perf_counter() - t0, lat, reqs)
 
@@ -113,8 +142,11 @@ def _batch_invariance(dtype: torch.dtype, n: int, max_tokens: int) -> dict[str, 
     engine = SteeredEngine(adapter, artifact, EngineConfig(max_batch_size=n))
     modes = ["off", "soft", "mixed", "hard"]
     reqs = _requests(n, max_tokens, [SteeringParams(mode=modes[i % 4]) for i in range(n)])
-    batched = engine.generate(reqs)
-    alone = [engine.generate([r])[0] for r in reqs]
+    batched = engine.generate(reqs)  # later prompts reuse the first one's history (prefix cache)
+    alone = []
+    for r in reqs:  # each alone and cold: nothing reused from its batch mates
+        engine.prefix_cache.clear()
+        alone.append(engine.generate([r])[0])
     engine.shutdown()
     diverge = []
     for a, b in zip(alone, batched):
@@ -129,9 +161,14 @@ def _batch_invariance(dtype: torch.dtype, n: int, max_tokens: int) -> dict[str, 
 
 
 def run_engine_bench(out_dir: Path | None = None, *, quick: bool = False, n: int = 16,
-                     max_tokens: int = 32, repeats: int = 3) -> dict[str, Any]:
+                     max_tokens: int = 32, repeats: int = 3, ignore_eos: bool = True) -> dict[str, Any]:
     """Run every scenario `repeats` times (interleaved) on the default model and shipped
-    artifact; write `out_dir/bench-engine.json` when `out_dir` is given."""
+    artifact; write `out_dir/bench-engine.json` when `out_dir` is given.
+
+    With `ignore_eos` (the default, as in vLLM's throughput benchmark) every request decodes
+    exactly `max_tokens`: the ratios then compare the cost of a token. With natural lengths they
+    also compare how long each scenario's answers are (steered answers run longer or shorter, and
+    a batch runs as many steps as its longest answer), which moved them by 20-30% here."""
     if quick:
         n, max_tokens, repeats = 4, 8, 1
     adapter = load_model()
@@ -146,15 +183,24 @@ def run_engine_bench(out_dir: Path | None = None, *, quick: bool = False, n: int
         "distinct_strengths": [SteeringParams(mode="soft", alpha=a) for a in alphas],
         "shared_strength": [SteeringParams(mode="soft", alpha=0.6)] * n,
     }
+    # The scenarios above are 16 requests over one user's history, as when one user's requests
+    # (or the turns of one conversation) arrive together; the engine then prefills the history
+    # once. These two give each request a history of its own (16 users), where only the system
+    # prompt is shared: the hook-library ratio without that advantage.
+    distinct = {"engine": "distinct_users", "hook": "hook_library_distinct_users"}
     run_engine(engine, _requests(min(n, 4), 4, scenarios["unsteered"]))  # warm-up
     # Rounds run every scenario in turn, so that a slow spell of a shared machine hits all of
     # them alike; each scenario reports its median round (by tokens/s) and every round's value.
-    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in [*scenarios, "hook_library"]}
+    rounds: dict[str, list[dict[str, Any]]] = {
+        name: [] for name in [*scenarios, "hook_library", *distinct.values()]}
     for _ in range(repeats):
         for name, steering in scenarios.items():
-            rounds[name].append(run_engine(engine, _requests(n, max_tokens, steering)))
+            rounds[name].append(run_engine(engine, _requests(n, max_tokens, steering, ignore_eos=ignore_eos)))
         rounds["hook_library"].append(_run_hook_library(
-            adapter, artifact, _requests(n, max_tokens, scenarios["distinct_strengths"])))
+            adapter, artifact, _requests(n, max_tokens, scenarios["distinct_strengths"], ignore_eos=ignore_eos)))
+        own = _requests(n, max_tokens, scenarios["distinct_strengths"], distinct_users=True, ignore_eos=ignore_eos)
+        rounds[distinct["engine"]].append(run_engine(engine, own))
+        rounds[distinct["hook"]].append(_run_hook_library(adapter, artifact, own))
     engine.shutdown()
     results: dict[str, Any] = {}
     for name, runs in rounds.items():
@@ -171,12 +217,13 @@ def run_engine_bench(out_dir: Path | None = None, *, quick: bool = False, n: int
             "mixed_half_hard_vs_unsteered": round(tps["mixed_half_hard"] / tps["unsteered"], 3),
             "distinct_vs_shared_strengths": round(tps["distinct_strengths"] / tps["shared_strength"], 3),
             "engine_vs_hook_library": round(tps["distinct_strengths"] / tps["hook_library"], 3),
+            "engine_vs_hook_library_distinct_users": round(tps[distinct["engine"]] / tps[distinct["hook"]], 3),
         },
         "batch_invariance": invariance,
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__,
                     "threads": torch.get_num_threads(), "device": str(adapter.device),
                     "load_avg_1m": os.getloadavg()[0], "model": adapter.name, "requests": n,
-                    "max_tokens": max_tokens, "repeats": repeats, "artifact": artifact.artifact_id},
+                    "max_tokens": max_tokens, "ignore_eos": ignore_eos, "repeats": repeats, "artifact": artifact.artifact_id},
     }
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,9 @@ class ServerArgs(BaseModel):
     max_batch_size: int = Field(default=16, ge=1)
     max_queue: int = Field(default=256, ge=1)
     max_tokens_in_flight: int = Field(default=65536, ge=1)
+    prefix_cache_tokens: int = Field(default=4096, ge=0)
+    """Prompt positions whose KV a model replica keeps for later prompts with the same beginning
+    (the same user's history, earlier turns); 0 turns reuse off. See `prefix_cache.py`."""
     max_inflight: int | None = Field(default=None, ge=1)
     """Chat requests one ingress replica holds at once (running and queued). One more is a 503
     answered at the edge, before its body is read or the model is asked, so excess load costs

@@ -17,6 +17,11 @@ to a common length); finished or cancelled rows leave after any step. Admission 
 a cap on rows and on tokens in flight (prompt + max_tokens per row); a bounded queue rejects
 excess work with `EngineOverloaded` rather than letting it wait without bound.
 
+Prompts that begin like an earlier one reuse its keys/values (`prefix_cache.py`): a prefill
+computes only what each prompt adds past its longest stored prefix, and rows of one step that
+share a longer prefix among themselves are prefilled in two passes, so the shared part is
+computed once. FPPS edits only the newest position, so stored prompt states never carry an edit.
+
 The engine is Ray-free: `generate()` runs the loop in the calling thread (evaluation,
 calibration), `start()` runs it in a background thread and `AsyncEngine` streams from it.
 """
@@ -42,6 +47,7 @@ from fpps.steering.reference import run_to_layer
 
 from .detok import TextTracker, sample_next
 from .kvbatch import KVBatch, left_pad
+from .prefix_cache import PrefixCache, common_prefix, prefix_columns
 
 __all__ = ["EngineConfig", "EngineOverloaded", "GenerationRequest", "EngineOutput", "TokenEvent",
            "SteeredEngine"]
@@ -70,10 +76,15 @@ class EngineConfig:
     twin_decode: Literal["auto", "joint", "separate"] = "auto"
     """How hard rows' twins decode (module docstring); `auto`: joint if the blocks above L are at
     most a quarter of the model."""
+    prefix_cache_tokens: int = 4096
+    """Prompt positions whose KV is kept for reuse by later prompts with the same beginning
+    (`prefix_cache.py`; about 46 KB each for the default model in fp32); 0 turns reuse off."""
 
     def __post_init__(self) -> None:
         if self.twin_decode not in ("auto", "joint", "separate"):
             raise ValueError(f"twin_decode must be auto, joint or separate, not {self.twin_decode!r}")
+        if self.prefix_cache_tokens < 0:
+            raise ValueError("prefix_cache_tokens must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -190,6 +201,7 @@ class SteeredEngine:
         self._stopping = False
         self.steps = 0
         self.phase_s = {"prefill": 0.0, "decode": 0.0}  # wall seconds spent in each kind of step
+        self.prefix_cache = PrefixCache(config.prefix_cache_tokens)
         self._hooks = []
         if self.layer is not None:
             if self.probe_layer != self.layer:  # an earlier block gates; the same pass edits at L
@@ -399,6 +411,50 @@ class SteeredEngine:
 
     @torch.inference_mode()
     def _prefill(self, new: list[_Row]) -> None:
+        for rows in self._prefill_passes(new):
+            self._prefill_pass(rows)
+
+    def _prefill_passes(self, new: list[_Row]) -> list[list[_Row]]:
+        """New rows that share a prefix with an earlier new row, longer than what the prefix
+        cache holds for them, wait for a second pass: the first stores that prefix, so it is
+        computed once (16 requests over one user's history prefill the history once)."""
+        pc = self.prefix_cache
+        if not pc.enabled or len(new) < 2:
+            return [new]
+        first: list[_Row] = []
+        second: list[_Row] = []
+        for r in new:
+            ids = r.prompt_ids
+            shared = max((common_prefix(ids, f.prompt_ids) for f in first), default=0)
+            shared = min(shared, len(ids) - 1)
+            (second if shared >= pc.min_tokens and shared > pc.match(ids) else first).append(r)
+        return [p for p in (first, second) if p]
+
+    def _prefix_inputs(self, rows: list[_Row], dev: torch.device, pad: int) -> tuple[Any, ...]:
+        """The pass's input ids (each row's prompt past its cached prefix, left-padded), the
+        attention mask over cached + new columns, position ids and the cache to extend."""
+        from transformers import DynamicCache
+
+        hits = [self.prefix_cache.lookup(r.prompt_ids) for r in rows]
+        ids, mask = left_pad([r.prompt_ids[h.length if h else 0:] for r, h in zip(rows, hits)], pad, dev)
+        full, layers = prefix_columns(hits, mask)
+        pos = (full.cumsum(1) - 1).clamp(min=0)[:, full.shape[1] - mask.shape[1]:]
+        return ids, full, pos, DynamicCache(ddp_cache_data=layers) if layers else DynamicCache()
+
+    def _store_prefixes(self, rows: list[_Row], batch: KVBatch) -> None:
+        """Offer each row's prompt KV (all positions but the last) to the prefix cache."""
+        pc = self.prefix_cache
+        if not pc.enabled or batch.mask is None:
+            return
+        layers = [(layer.keys, layer.values) for layer in batch.cache.layers]  # type: ignore[union-attr]
+        for i, r in enumerate(rows):
+            n = len(r.prompt_ids) - 1
+            if n < pc.min_tokens or pc.match(r.prompt_ids) >= n:
+                continue  # too short, or held already
+            cols = batch.mask[i].nonzero().squeeze(1)[:n]
+            pc.store(r.prompt_ids, [(k[i].index_select(1, cols), v[i].index_select(1, cols)) for k, v in layers])
+
+    def _prefill_pass(self, new: list[_Row]) -> None:
         from transformers import DynamicCache
 
         dev, pad = self.adapter.device, int(self.adapter.tokenizer.pad_token_id)
@@ -411,15 +467,16 @@ class SteeredEngine:
             h_twin = run_to_layer(self.adapter, self.layer, tids, tcache, attention_mask=tmask,
                                   position_ids=(tmask.cumsum(1) - 1).clamp(min=0))[:, -1, :]
             twin_batch = KVBatch(tcache, tmask, [len(r.twin_ids or []) for r in twin_new])
-        ids, mask = left_pad([r.prompt_ids for r in new], pad, dev)
-        cache = DynamicCache()
+        ids, mask, pos, cache = self._prefix_inputs(new, dev, pad)
         ctx = None
         if self.layer is not None:
             ctx = {"rows": new, "p_hat": None, "twin": h_twin, "tensors": self._row_tensors(new, twin_new)}
-        logits = self._forward(ids, mask, (mask.cumsum(1) - 1).clamp(min=0), cache, ctx)
+        logits = self._forward(ids, mask, pos, cache, ctx)
         keep = [i for i, r in enumerate(twin_new) if r.branch == "hard"]  # others drop their twin
         twin_batch.select(keep)
-        self._main.join(KVBatch(cache, mask, [len(r.prompt_ids) for r in new]))
+        batch = KVBatch(cache, mask, [len(r.prompt_ids) for r in new])
+        self._store_prefixes(new, batch)
+        self._main.join(batch)
         self._slots.extend((r, False) for r in new)
         twins = [twin_new[i] for i in keep]
         if not self.joint_twins:
@@ -476,7 +533,7 @@ class SteeredEngine:
         eos = self.adapter.eos_token_ids
         for row, lg in zip(rows, logits):
             token = sample_next(lg, row.req.sampling, row.generator)
-            if token in eos:
+            if token in eos and not row.req.sampling.ignore_eos:
                 row.finish = "stop"
                 continue
             row.generated.append(token)

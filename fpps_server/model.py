@@ -51,7 +51,7 @@ class FppsModel:
         self.adapter, self.artifact = adapter, artifact
         self.engine = SteeredEngine(adapter, artifact, EngineConfig(
             max_batch_size=args.max_batch_size, max_queue=args.max_queue,
-            max_tokens_in_flight=args.max_tokens_in_flight))
+            max_tokens_in_flight=args.max_tokens_in_flight, prefix_cache_tokens=args.prefix_cache_tokens))
         self.aengine = AsyncEngine(self.engine)
         self.overrides: dict[str, float] = {}
         self.created = int(time.time())

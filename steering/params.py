@@ -96,6 +96,9 @@ class SamplingParams:
     """Seed of this request's own generator (sampling only); the same seed gives the same text."""
     stop: tuple[str, ...] = field(default_factory=tuple)
     """Up to 8 stop strings; generation ends before the first one and it is not returned."""
+    ignore_eos: bool = False
+    """Keep generating after an end-of-sequence token, to exactly `max_tokens` (vLLM's
+    `ignore_eos`): benchmarks use it so that every scenario decodes the same number of tokens."""
 
     def __post_init__(self) -> None:
         if isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int):
@@ -117,6 +120,8 @@ class SamplingParams:
             if not isinstance(s, str) or not s or len(s) > 200:
                 raise SteeringValidationError("stop", s, "each stop must be a non-empty string of <= 200 chars")
         object.__setattr__(self, "stop", stop)
+        if not isinstance(self.ignore_eos, bool):
+            raise SteeringValidationError("ignore_eos", self.ignore_eos, "must be true or false")
 
     @property
     def is_greedy(self) -> bool:

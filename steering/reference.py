@@ -169,7 +169,7 @@ def steered_generate(adapter: ModelAdapter, artifact: SteeringArtifact | None,
                 needs_twin = False  # gate stayed off/soft at prefill: drop the twin
                 twin_states.clear()
             token = int(out.logits[0, -1].argmax())
-            if token in eos:
+            if token in eos and not sampling.ignore_eos:
                 finish = "stop"
                 break
             generated.append(token)

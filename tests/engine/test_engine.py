@@ -185,3 +185,44 @@ def test_probe_at_an_earlier_block_gates_like_the_reference(default_adapter, art
                                req.steering, req.sampling)
         assert ref.token_ids == out.token_ids and ref.branch == out.gate, req.steering
         assert ref.p_hat == pytest.approx(out.p_hat, abs=1e-5)
+
+
+def test_prefix_reuse_prefills_the_history_once_and_keeps_every_greedy_token(default_adapter, artifact,
+                                                                            mixed_batch):
+    """The 8 requests share one user's history. With prefix reuse, later prompts skip what an
+    earlier one computed (within one prefill step too); every request's tokens and gate stay
+    those of an engine without reuse, including when all prefixes come from the store."""
+    runs = {}
+    for tokens in (0, 4096):
+        eng = SteeredEngine(default_adapter, artifact, EngineConfig(max_batch_size=8, prefix_cache_tokens=tokens))
+        try:
+            first = eng.generate(mixed_batch)
+            again = eng.generate(mixed_batch[::-1])[::-1]
+            runs[tokens] = (first, again, dict(eng.prefix_cache.stats))
+        finally:
+            eng.shutdown()
+    plain, plain_again, off_stats = runs[0]
+    reused, again, stats = runs[4096]
+    assert off_stats["lookups"] == off_stats["hits"] == 0
+    prompt_tokens = sum(o.prompt_tokens for o in plain)
+    # Round 1: at least the shared system prompt + history of 7 of the 8; round 2: all 8.
+    assert stats["hits"] >= 8 + 7 and stats["reused_tokens"] > prompt_tokens, stats
+    for p, pa, r, a in zip(plain, plain_again, reused, again):
+        assert p.token_ids == pa.token_ids == r.token_ids == a.token_ids, p.mode
+        assert p.gate == r.gate == a.gate and p.text == r.text
+        assert r.p_hat == pytest.approx(p.p_hat, abs=1e-4)
+
+
+def test_ignore_eos_decodes_exactly_max_tokens_and_agrees_with_the_reference(default_adapter, artifact, engine):
+    import dataclasses
+
+    natural = _request(0, "mixed", max_tokens=48)
+    fixed = dataclasses.replace(natural, sampling=SamplingParams(max_tokens=48, ignore_eos=True))
+    a, b = engine.generate([natural, fixed])
+    assert a.finish_reason == "stop" and a.completion_tokens < 48, a  # the answer ends by itself
+    assert b.finish_reason == "length" and b.completion_tokens == 48
+    assert b.token_ids[:a.completion_tokens] == a.token_ids
+    assert b.token_ids[a.completion_tokens] in default_adapter.eos_token_ids  # and goes on past it
+    ref = steered_generate(default_adapter, artifact, fixed.messages, fixed.twin_messages, fixed.steering,
+                           fixed.sampling)
+    assert ref.token_ids == b.token_ids

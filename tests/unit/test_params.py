@@ -23,6 +23,7 @@ def test_bad_steering_value_names_the_field(field, value):
 @pytest.mark.parametrize("field,value", [
     ("max_tokens", 0), ("max_tokens", 10**9), ("max_tokens", 2.5), ("temperature", -1.0),
     ("top_p", 0.0), ("top_p", 2.0), ("seed", -5), ("seed", "x"), ("stop", [""]), ("stop", ["a"] * 9),
+    ("ignore_eos", 1), ("ignore_eos", "yes"),
 ])
 def test_bad_sampling_value_names_the_field(field, value):
     with pytest.raises(SteeringValidationError) as e:
