@@ -10,11 +10,12 @@ cost about 4 ms each end to end; a proxy-side one skips the replica call, its se
 the ingress's ASGI stack.
 
 The ingress keeps its own count (`ingress._Edge`) as the backstop: for `serve deploy`, where no
-proxy middleware is installed, and for several proxies. The proxy's count is always at least the
-ingress's (a request leaves the proxy last), so with both in place the proxy rejects first.
+proxy middleware is installed, and for several proxies. Both use the same limit, so with both in
+place the proxy turns away nearly all of the excess.
 
-This module imports only the standard library: it is loaded in the proxy process, which must not
-pay for torch.
+This module imports the standard library and starlette only: it is loaded in the proxy process,
+which must not pay for torch. `errors.py` and `ingress.py` take `RETRY_AFTER_S` and `CHAT_PATH`
+from here.
 """
 
 from __future__ import annotations

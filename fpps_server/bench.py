@@ -55,7 +55,7 @@ _CITIES = ["Sydney", "Perth", "Toronto", "Lyon", "Osaka", "Denver", "Cork", "Por
 
 def _sessions(user: int | None) -> list[list[dict[str, str]]]:
     """The bench user's history; with `user` set, a history of that user's own (another city in
-    the first session), so that no two users' prompts share more than the system prompt."""
+    the first session): users' prompts share only the system prompt and the first words."""
     if user is None:
         return _SESSIONS
     city = _CITIES[user % len(_CITIES)] + (f" (user {user})" if user >= len(_CITIES) else "")
@@ -187,20 +187,19 @@ def run_engine_bench(out_dir: Path | None = None, *, quick: bool = False, n: int
     # (or the turns of one conversation) arrive together; the engine then prefills the history
     # once. These two give each request a history of its own (16 users), where only the system
     # prompt is shared: the hook-library ratio without that advantage.
-    distinct = {"engine": "distinct_users", "hook": "hook_library_distinct_users"}
     run_engine(engine, _requests(min(n, 4), 4, scenarios["unsteered"]))  # warm-up
     # Rounds run every scenario in turn, so that a slow spell of a shared machine hits all of
     # them alike; each scenario reports its median round (by tokens/s) and every round's value.
     rounds: dict[str, list[dict[str, Any]]] = {
-        name: [] for name in [*scenarios, "hook_library", *distinct.values()]}
+        name: [] for name in [*scenarios, "hook_library", "distinct_users", "hook_library_distinct_users"]}
     for _ in range(repeats):
         for name, steering in scenarios.items():
             rounds[name].append(run_engine(engine, _requests(n, max_tokens, steering, ignore_eos=ignore_eos)))
         rounds["hook_library"].append(_run_hook_library(
             adapter, artifact, _requests(n, max_tokens, scenarios["distinct_strengths"], ignore_eos=ignore_eos)))
         own = _requests(n, max_tokens, scenarios["distinct_strengths"], distinct_users=True, ignore_eos=ignore_eos)
-        rounds[distinct["engine"]].append(run_engine(engine, own))
-        rounds[distinct["hook"]].append(_run_hook_library(adapter, artifact, own))
+        rounds["distinct_users"].append(run_engine(engine, own))
+        rounds["hook_library_distinct_users"].append(_run_hook_library(adapter, artifact, own))
     engine.shutdown()
     results: dict[str, Any] = {}
     for name, runs in rounds.items():
@@ -217,7 +216,7 @@ def run_engine_bench(out_dir: Path | None = None, *, quick: bool = False, n: int
             "mixed_half_hard_vs_unsteered": round(tps["mixed_half_hard"] / tps["unsteered"], 3),
             "distinct_vs_shared_strengths": round(tps["distinct_strengths"] / tps["shared_strength"], 3),
             "engine_vs_hook_library": round(tps["distinct_strengths"] / tps["hook_library"], 3),
-            "engine_vs_hook_library_distinct_users": round(tps[distinct["engine"]] / tps[distinct["hook"]], 3),
+            "engine_vs_hook_library_distinct_users": round(tps["distinct_users"] / tps["hook_library_distinct_users"], 3),
         },
         "batch_invariance": invariance,
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__,

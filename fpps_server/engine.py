@@ -432,24 +432,27 @@ class SteeredEngine:
 
     def _prefix_inputs(self, rows: list[_Row], dev: torch.device, pad: int) -> tuple[Any, ...]:
         """The pass's input ids (each row's prompt past its cached prefix, left-padded), the
-        attention mask over cached + new columns, position ids and the cache to extend."""
+        attention mask over cached + new columns, position ids, the cache to extend and each
+        row's cached length."""
         from transformers import DynamicCache
 
         hits = [self.prefix_cache.lookup(r.prompt_ids) for r in rows]
         ids, mask = left_pad([r.prompt_ids[h.length if h else 0:] for r, h in zip(rows, hits)], pad, dev)
         full, layers = prefix_columns(hits, mask)
         pos = (full.cumsum(1) - 1).clamp(min=0)[:, full.shape[1] - mask.shape[1]:]
-        return ids, full, pos, DynamicCache(ddp_cache_data=layers) if layers else DynamicCache()
+        cache = DynamicCache(ddp_cache_data=layers) if layers else DynamicCache()
+        return ids, full, pos, cache, [h.length if h else 0 for h in hits]
 
-    def _store_prefixes(self, rows: list[_Row], batch: KVBatch) -> None:
-        """Offer each row's prompt KV (all positions but the last) to the prefix cache."""
+    def _store_prefixes(self, rows: list[_Row], batch: KVBatch, cached: list[int]) -> None:
+        """Offer each row's prompt KV (all positions but the last) to the prefix cache, unless
+        its lookup (`cached` positions) already covered it."""
         pc = self.prefix_cache
         if not pc.enabled or batch.mask is None:
             return
         layers = [(layer.keys, layer.values) for layer in batch.cache.layers]  # type: ignore[union-attr]
-        for i, r in enumerate(rows):
+        for i, (r, hit) in enumerate(zip(rows, cached)):
             n = len(r.prompt_ids) - 1
-            if n < pc.min_tokens or pc.match(r.prompt_ids) >= n:
+            if n < pc.min_tokens or hit >= n:
                 continue  # too short, or held already
             cols = batch.mask[i].nonzero().squeeze(1)[:n]
             pc.store(r.prompt_ids, [(k[i].index_select(1, cols), v[i].index_select(1, cols)) for k, v in layers])
@@ -467,7 +470,7 @@ class SteeredEngine:
             h_twin = run_to_layer(self.adapter, self.layer, tids, tcache, attention_mask=tmask,
                                   position_ids=(tmask.cumsum(1) - 1).clamp(min=0))[:, -1, :]
             twin_batch = KVBatch(tcache, tmask, [len(r.twin_ids or []) for r in twin_new])
-        ids, mask, pos, cache = self._prefix_inputs(new, dev, pad)
+        ids, mask, pos, cache, cached = self._prefix_inputs(new, dev, pad)
         ctx = None
         if self.layer is not None:
             ctx = {"rows": new, "p_hat": None, "twin": h_twin, "tensors": self._row_tensors(new, twin_new)}
@@ -475,7 +478,7 @@ class SteeredEngine:
         keep = [i for i, r in enumerate(twin_new) if r.branch == "hard"]  # others drop their twin
         twin_batch.select(keep)
         batch = KVBatch(cache, mask, [len(r.prompt_ids) for r in new])
-        self._store_prefixes(new, batch)
+        self._store_prefixes(new, batch, cached)
         self._main.join(batch)
         self._slots.extend((r, False) for r in new)
         twins = [twin_new[i] for i in keep]

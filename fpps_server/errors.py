@@ -31,6 +31,7 @@ from typing import Any
 
 from fpps.steering.errors import SteeringValidationError, UnknownArtifactError
 
+from .admission import RETRY_AFTER_S
 from .engine import EngineOverloaded
 from .memory import UnknownSessionError, UnknownUserError
 from .tenancy import AccessDenied, InvalidApiKey
@@ -39,7 +40,6 @@ __all__ = ["ApiError", "UnknownModelError", "RETRY_AFTER_S", "REPLICA_LOST_RETRY
            "error_body"]
 
 log = logging.getLogger("fpps.server")
-RETRY_AFTER_S = 1
 """Seconds a client waits after an overload 503: a batch slot frees within a few decode steps."""
 REPLICA_LOST_RETRY_AFTER_S = 15
 """Seconds a client waits after its model replica died: Ray starts a new one, which loads the

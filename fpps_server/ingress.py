@@ -20,6 +20,7 @@ from ray import serve
 from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle
 
+from .admission import CHAT_PATH
 from .audit import audit_steering, configure_audit_log
 from .config import ServerArgs, edge_capacity
 from .engine import EngineOutput, EngineOverloaded, GenerationRequest
@@ -121,9 +122,6 @@ async def _read_body(receive: Any, limit: int) -> dict[str, Any]:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-
-
-CHAT_PATH = "/v1/chat/completions"
 
 
 class _Edge:
