@@ -133,6 +133,8 @@ def counts(records: list[Record]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for s in SPLITS:
         rs = [r for r in records if r.split == s]
+        if not rs:
+            continue
         cat: dict[str, int] = {}
         typ: dict[str, int] = {}
         for r in rs:

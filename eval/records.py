@@ -34,7 +34,8 @@ __all__ = [
     "validate_record",
 ]
 
-SPLITS = ("train", "test")
+SPLITS = ("train", "test", "dev")
+"""`dev`: hand-written sets used only to choose and report (never to fit); see `data/README.md`."""
 ROLES = ("user", "assistant", "system")
 BUNDLED_FILE = "pfqabench-mini.jsonl"
 
@@ -196,7 +197,7 @@ def validate_record(obj: object, line: int | None = None) -> Record:
     split = obj.get("split")
     if split not in SPLITS:
         shown = "missing" if "split" not in obj else f"got {split!r}"
-        raise c.fail("split", f"must be 'train' or 'test' ({shown})")
+        raise c.fail("split", f"must be 'train', 'test' or 'dev' ({shown})")
     if "history" not in obj:
         raise c.fail("history", "is required")
     history = c.obj(obj["history"], "history")
@@ -262,11 +263,11 @@ def _check_split(split: str | None) -> str | None:
     if split in (None, "all"):
         return None
     if split not in SPLITS:
-        raise ValueError(f"split must be 'train', 'test', 'all' or None, got {split!r}")
+        raise ValueError(f"split must be 'train', 'test', 'dev', 'all' or None, got {split!r}")
     return split
 
 
-def iter_records(path: str | Path, split: Literal["train", "test", "all"] | None = None
+def iter_records(path: str | Path, split: Literal["train", "test", "dev", "all"] | None = None
                  ) -> Iterator[Record]:
     """Yield the records of a JSON Lines file, validating each line (blank lines skipped).
 
@@ -296,7 +297,7 @@ def iter_records(path: str | Path, split: Literal["train", "test", "all"] | None
                 yield record
 
 
-def load_records(path: str | Path, split: Literal["train", "test", "all"] | None = None
+def load_records(path: str | Path, split: Literal["train", "test", "dev", "all"] | None = None
                  ) -> list[Record]:
     """All records of a JSON Lines file (optionally one split); see `iter_records`."""
     return list(iter_records(path, split))

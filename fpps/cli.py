@@ -396,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="run PFQABench and write report.json/report.md/plots")
     e.add_argument("--data", help="PFQABench JSONL (default: the bundled mini benchmark)")
     e.add_argument("--out", required=True, help="folder for answers, report.json, report.md, plots")
-    e.add_argument("--split", default="test", choices=["train", "test", "all"])
+    e.add_argument("--split", default="test", choices=["train", "test", "dev", "all"])
     e.add_argument("--url", help="evaluate a running fpps server instead of an in-process engine")
     e.add_argument("--api-key"), e.add_argument("--model"), e.add_argument("--artifact")
     e.add_argument("--modes", default="off,hard,soft,mixed", help="comma-separated steering modes")
