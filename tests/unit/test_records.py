@@ -151,7 +151,7 @@ BAD_CASES = [
     ("user_id", ..., "user_id"),
     ("user_id", "", "user_id"),
     ("user_id", 42, "user_id"),
-    ("split", "dev", "split"),
+    ("split", "holdout", "split"),
     ("split", ..., "split"),
     ("history", ..., "history"),
     ("history", [], "history"),
@@ -249,8 +249,18 @@ def test_loader_skips_blank_lines_and_filters_split(tmp_path: Path) -> None:
     assert [r.user_id for r in load_records(path)] == ["u0042", "u0043"]
     assert [r.user_id for r in load_records(path, split="test")] == ["u0043"]
     assert [r.user_id for r in iter_records(path, split="all")] == ["u0042", "u0043"]
+    assert load_records(path, split="dev") == []  # a valid split with no rows here
     with pytest.raises(ValueError):
-        load_records(path, split="dev")  # type: ignore[arg-type]
+        load_records(path, split="holdout")  # type: ignore[arg-type]
+
+
+def test_dev_split_is_a_valid_record_split(tmp_path: Path) -> None:
+    """Hand-written dev sets (choose/report only) are stored as split "dev" rows."""
+    a, b = _good(), _good()
+    b.update(user_id="u0043", split="dev")
+    path = _write(tmp_path, [json.dumps(a), json.dumps(b)])
+    assert [r.user_id for r in load_records(path, split="dev")] == ["u0043"]
+    assert [r.split for r in load_records(path)] == ["train", "dev"]
 
 
 def test_loader_reports_invalid_json_with_its_line(tmp_path: Path) -> None:
