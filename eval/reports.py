@@ -28,7 +28,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["METRICS", "build_report", "compute_metrics", "render_markdown", "write_plots"]
+__all__ = ["METRICS", "build_report", "compute_metrics", "gate_table", "render_markdown", "write_plots"]
 
 METRICS = ("P", "F", "Overall", "F_without_history", "hallucination_rate", "recovered_share",
            "personal_broken")
@@ -143,6 +143,57 @@ def _bootstrap(r: Mapping[str, tuple[np.ndarray, np.ndarray]], n: int, boot: int
     return out
 
 
+def gate_table(answers: Sequence[Mapping[str, Any]], verdicts: Sequence[bool], *,
+               max_misses: int = 25) -> dict[str, Any]:
+    """What the gate did per steered mode (strength 1, calibrated gamma/tau), with its misses.
+
+    The gate decides everything FPPS does to a request, so scores alone hide its errors: a
+    personal question gated hard has its history removed (the product erases the answer the
+    user asked for), a factual question left ungated keeps the history that bends it. Per mode:
+    the share of personal questions gated hard, the share of factual questions gated hard, and
+    both kinds of misses with their p_hat and whether the answer was still right (the misses
+    with the highest p_hat first for personal questions, the lowest first for factual ones).
+    Soft mode never gates hard: its row reports the share whose p_hat is >= 0.5 instead (the
+    soft edit pushes those toward the factual side).
+    """
+    out: dict[str, Any] = {}
+    for mode in ("hard", "soft", "mixed"):
+        rows = [(a, ok) for a, ok in zip(answers, verdicts)
+                if a["history"] and a["mode"] == mode and float(a["strength"]) == 1.0
+                and a.get("gamma") is None and a.get("tau") is None and a.get("p_hat") is not None]
+        if not rows:
+            continue
+        if mode == "soft":
+            def gated(a: Mapping[str, Any]) -> bool:
+                return float(a["p_hat"]) >= 0.5
+        else:
+            def gated(a: Mapping[str, Any]) -> bool:
+                return a.get("gate") == "hard"
+        pers = [(a, ok) for a, ok in rows if a["kind"] == "personalized"]
+        fact = [(a, ok) for a, ok in rows if a["kind"] == "factual"]
+
+        def miss(a: Mapping[str, Any], ok: bool) -> dict[str, Any]:
+            return {"user_id": a["user_id"], "question": a.get("question"),
+                    "p_hat": round(float(a["p_hat"]), 4), "correct": bool(ok)}
+
+        p_miss = sorted((miss(a, ok) for a, ok in pers if gated(a)), key=lambda m: -m["p_hat"])
+        f_miss = sorted((miss(a, ok) for a, ok in fact if not gated(a)), key=lambda m: m["p_hat"])
+        out[mode] = {
+            "rule": "p_hat >= 0.5" if mode == "soft" else "gate == hard",
+            "n_personal": len(pers), "n_factual": len(fact),
+            "personal_gated": _round(_pct(len(p_miss), len(pers))),
+            "factual_gated": _round(_pct(len(fact) - len(f_miss), len(fact))),
+            "personal_gated_n": len(p_miss), "factual_ungated_n": len(f_miss),
+            "personal_gated_lost": sum(not m["correct"] for m in p_miss),
+            "personal_misses": p_miss[:max_misses], "factual_misses": f_miss[:max_misses],
+        }
+    return out
+
+
+def _round(v: float | None) -> float | None:
+    return round(v, 2) if v is not None else None
+
+
 def _versions() -> dict[str, str]:
     out = {"python": sys.version.split()[0]}
     for pkg in ("fpps", "torch", "transformers", "scikit-learn", "numpy", "httpx", "matplotlib"):
@@ -187,6 +238,7 @@ def build_report(answers: Sequence[Mapping[str, Any]], verdicts: Sequence[bool],
         "sweep": sweep,
         "history_free": {"F": modes.get("off", {}).get("F_without_history"),
                          "n_factual": int((~np.isnan(t.get("factual", False, OFF))).sum())},
+        "gate": gate_table(answers, verdicts),
         "p_hat": {k: ({"n": len(v), "mean": round(float(np.mean(v)), 4),
                        "median": round(float(np.median(v)), 4)} if v else {"n": 0})
                   for k, v in p_hats.items()},
@@ -245,6 +297,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         lines += ["", "## Probe", "", "| questions | n | mean p_hat | median p_hat |", "|---|---|---|---|"]
         for k, v in ph.items():
             lines.append(f"| {k} | {v.get('n', 0)} | {v.get('mean', '–')} | {v.get('median', '–')} |")
+    lines += _gate_markdown(report.get("gate") or {})
     ag = report.get("judge_agreement")
     if ag:
         lines += ["", "## Judge agreement", "",
@@ -255,6 +308,29 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in report["plots"]]
     lines += ["", "## Provenance", "", "```json", json.dumps(prov, indent=2), "```", ""]
     return "\n".join(lines)
+
+
+def _gate_markdown(gate: Mapping[str, Any]) -> list[str]:
+    if not gate:
+        return []
+    lines = ["", "## Gate", "",
+             "Personal questions gated hard lose their history; factual questions left ungated keep it.",
+             "", "| mode | rule | personal gated | factual gated | personal gated, answer lost | n_P | n_F |",
+             "|---|---|---|---|---|---|---|"]
+    for mode, g in gate.items():
+        lines.append(f"| {mode} | {g['rule']} | {_fmt(g['personal_gated'])} ({g['personal_gated_n']}) | "
+                     f"{_fmt(g['factual_gated'])} ({g['n_factual'] - g['factual_ungated_n']}) | "
+                     f"{g['personal_gated_lost']} | {g['n_personal']} | {g['n_factual']} |")
+    for mode, g in gate.items():
+        if mode == "soft":
+            continue
+        for title, key in (("personal questions gated hard", "personal_misses"),
+                           ("factual questions not gated", "factual_misses")):
+            if g[key]:
+                lines += ["", f"{mode}: {title} (p_hat; answer right?)", ""]
+                lines += [f"- {m['p_hat']:.2f} {'right' if m['correct'] else 'wrong'}: "
+                          f"{m['user_id']} {m['question']}" for m in g[key]]
+    return lines
 
 
 def write_plots(report: Mapping[str, Any], p_hats: Mapping[str, Sequence[float]], out: Path) -> list[str]:

@@ -158,6 +158,111 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _examples(path: str, split: str) -> list[Any]:
+    """A PFQABench file's questions (one split) as steering-side calibration examples."""
+    from fpps.eval.records import load_records
+    from fpps.steering.calibrate import CalibrationExample
+
+    out = []
+    for r in load_records(path, split=split):  # type: ignore[arg-type]
+        for kind, qa in (("personalized", r.personalized), ("factual", r.factual)):
+            if qa is not None:
+                out.append(CalibrationExample(
+                    user_id=r.user_id, kind=kind, question=qa.question, answers=tuple(qa.answers),
+                    sessions=tuple(tuple(s) for s in r.sessions),
+                    dates=tuple(r.dates) if r.dates is not None else None, current_date=r.current_date))
+    return out
+
+
+def _data_arg(spec: str, default_split: str) -> tuple[str, str]:
+    """`FILE[:SPLIT]`, where FILE may be a bundled name (mini, dev, broad)."""
+    from fpps.eval.records import bundled_path
+
+    path, _, split = spec.partition(":")
+    if not Path(path).exists() and path in ("mini", "dev", "broad"):
+        path = str(bundled_path().parent / f"pfqabench-{path}.jsonl")
+    if not Path(path).is_file():
+        raise SystemExit(f"error: --data/--dev/--report: no such file {path!r}")
+    return path, split or default_split
+
+
+def _gate_line(name: str, g: dict[str, Any]) -> str:
+    return (f"{name:>10}: personal gated {g['personal_gated']:5.1f}% of {g['n_personal']}, factual gated "
+            f"{g['factual_gated']:5.1f}% of {g['n_factual']}, AUC {g['auc']}")
+
+
+def _cmd_calibrate_gate(args: argparse.Namespace) -> int:
+    """Fit the gate candidates on training data, choose on the dev set, report, save."""
+    import hashlib
+
+    from fpps.steering import load_model
+    from fpps.steering.artifact import load_artifact, save_artifact
+    from fpps.steering.calibrate_gate import CANDIDATES, choose_gate, gate_states
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    adapter = load_model(args.model)
+    base = load_artifact(args.artifact, fingerprint=adapter.fingerprint, hidden_size=adapter.hidden_size,
+                         num_layers=adapter.num_layers)
+    cache = args.cache_dir or os.path.join(args.out, "cache")
+
+    def states(spec: str, split: str) -> tuple[str, Any]:
+        path, sp = _data_arg(spec, split)
+        ex = _examples(path, sp)
+        if not ex:
+            raise SystemExit(f"error: {spec}: no questions in split {sp!r}")
+        info = f"{os.path.basename(path)}:{sp}"
+        print(f"{info}: {len(ex)} questions", file=sys.stderr)
+        return info, gate_states(adapter, base, ex, top_k=args.top_k, cache_dir=cache,
+                                 log=lambda m: print(f"{info} {m}", file=sys.stderr))
+
+    import numpy as np
+    import torch
+
+    from fpps.steering.calibrate_gate import GateStates
+
+    parts = [states(d, "train") for d in args.data.split(",")]
+    train = GateStates(torch.cat([p[1].h_probe for p in parts]), torch.cat([p[1].h for p in parts]),
+                       torch.cat([p[1].h_twin for p in parts]), np.concatenate([p[1].y for p in parts]),
+                       sum((p[1].questions for p in parts), []), sum((p[1].user_ids for p in parts), []))
+    dev_name, dev = states(args.dev, "dev")
+    reports = dict(states(r, "test") for r in (args.report.split(",") if args.report else []))
+    names = args.candidates.split(",") if args.candidates else list(CANDIDATES)
+    bad = [n for n in names if n not in CANDIDATES]
+    if bad:
+        print(f"error: --candidates: unknown {bad}; known: {list(CANDIDATES)}", file=sys.stderr)
+        return 2
+    choice = choose_gate(base, train, dev, reports, C=args.C, max_personal=args.max_personal, candidates=names)
+    for row in choice.table:
+        mark = "*" if row["candidate"] == choice.name else " "
+        print(f"{mark} {row['candidate']} (tau {row['tau']:g})")
+        print(_gate_line("dev", row["dev"]))
+        for k in reports:
+            print(_gate_line(k, row[k]))
+    best = next(r for r in choice.table if r["candidate"] == choice.name)
+    print(f"chosen: {choice.name} (dev: {best['dev']['personal_gated']}% personal gated, "
+          f"{best['dev']['factual_gated']}% factual gated)")
+    for title, key in (("personal questions gated hard", "personal_misses"),
+                       ("factual questions not gated", "factual_misses")):
+        for m in best["dev"][key]:
+            print(f"  dev miss ({title}): p_hat {m['p_hat']:.2f} {m['user_id']} {m['question']}")
+    sha = {os.path.basename(_data_arg(d, "train")[0]): hashlib.sha256(Path(_data_arg(d, "train")[0]).read_bytes()).hexdigest()
+           for d in [*args.data.split(","), args.dev, *(args.report.split(",") if args.report else [])]}
+    manifest_gate = {"chosen": choice.name, "rule": f"most factual gated with personal gated <= "
+                     f"{args.max_personal}% on the dev set; weights fitted on the training data only",
+                     "fit": [p[0] for p in parts], "dev": dev_name, "reports": list(reports), "C": args.C,
+                     "data_sha256": sha, "ablation": choice.table}
+    base_manifest = {k: v for k, v in base.manifest.items() if k not in ("tensors_sha256", "command_line")}
+    import dataclasses
+
+    art = dataclasses.replace(choice.artifact, manifest={**base_manifest, "gate": manifest_gate})
+    save_artifact(art, args.out, name=args.name or base.manifest.get("name"))
+    print(f"artifact: {args.out} gate={choice.name} defaults={dict(art.defaults)}")
+    return 0
+
+
 def _probe_layer_arg(value: str) -> int | str:
     if value in ("auto", "edit"):
         return value
@@ -379,6 +484,25 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--reverse", action="store_true", help="process questions last-first: a "
                    "second worker on the same --cache-dir halves the wall time")
     c.set_defaults(func=_cmd_calibrate)
+
+    g = sub.add_parser("calibrate-gate", help="fit the gate candidates on training data, choose one "
+                       "on the hand-written dev set, report and save the artifact with it")
+    g.add_argument("--artifact", help="artifact whose layer, probe and s_f are kept (default: shipped)")
+    g.add_argument("--model", help="model folder (default: the embedded SmolLM2-135M-Instruct)")
+    g.add_argument("--data", default="mini,broad", help="comma-separated FILE[:SPLIT] to fit on "
+                   "(split train unless given; mini, broad and dev name the bundled files)")
+    g.add_argument("--dev", default="dev", help="FILE[:SPLIT] that chooses the gate (never fitted)")
+    g.add_argument("--report", default="mini:test", help="comma-separated FILE[:SPLIT] only reported")
+    g.add_argument("--out", required=True, help="folder for the new artifact")
+    g.add_argument("--cache-dir", help="state cache (default OUT/cache)")
+    g.add_argument("--candidates", help="comma-separated subset of the gate candidates (default: all)")
+    g.add_argument("--C", type=float, default=1.0, help="inverse L2 strength of the logistic gates")
+    g.add_argument("--max-personal", type=float, default=5.0,
+                   help="choice rule: at most this %% of dev personal questions gated")
+    g.add_argument("--top-k", type=int, default=3, help="sessions retrieved for the RAG prompt")
+    g.add_argument("--threads", type=int, help="torch CPU threads")
+    g.add_argument("--name", help="artifact name (default: the base artifact's)")
+    g.set_defaults(func=_cmd_calibrate_gate)
 
     ch = sub.add_parser("chat", help="one greedy steered answer to a question, with a user history")
     ch.add_argument("question")

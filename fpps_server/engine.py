@@ -46,7 +46,7 @@ from fpps.steering.params import SamplingParams, SteeringParams
 from fpps.steering.reference import run_to_layer
 
 from .detok import TextTracker, sample_next
-from .kvbatch import KVBatch, left_pad
+from .kvbatch import KVBatch, cache_layers, left_pad
 from .prefix_cache import PrefixCache, common_prefix, prefix_columns
 
 __all__ = ["EngineConfig", "EngineOverloaded", "GenerationRequest", "EngineOutput", "TokenEvent",
@@ -79,12 +79,15 @@ class EngineConfig:
     prefix_cache_tokens: int = 4096
     """Prompt positions whose KV is kept for reuse by later prompts with the same beginning
     (`prefix_cache.py`; about 46 KB each for the default model in fp32); 0 turns reuse off."""
+    twin_prefix_cache_tokens: int = 1024
+    """Positions of history-free twin prompts kept for reuse (blocks 0..L only; the template's
+    head and repeated questions); 0 turns it off."""
 
     def __post_init__(self) -> None:
         if self.twin_decode not in ("auto", "joint", "separate"):
             raise ValueError(f"twin_decode must be auto, joint or separate, not {self.twin_decode!r}")
-        if self.prefix_cache_tokens < 0:
-            raise ValueError("prefix_cache_tokens must be >= 0")
+        if self.prefix_cache_tokens < 0 or self.twin_prefix_cache_tokens < 0:
+            raise ValueError("prefix_cache_tokens and twin_prefix_cache_tokens must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,7 @@ class SteeredEngine:
         self._s_f = artifact.s_f.to(dev, f32) if artifact is not None else None
         self._w = artifact.w.to(dev, f32) if artifact is not None else None
         self._b = float(artifact.b) if artifact is not None else 0.0
+        self._gate = artifact.gate if artifact is not None else None
         self._pending: deque[_Row] = deque()
         self._rows: list[_Row] = []
         self._main = KVBatch()
@@ -202,6 +206,9 @@ class SteeredEngine:
         self.steps = 0
         self.phase_s = {"prefill": 0.0, "decode": 0.0}  # wall seconds spent in each kind of step
         self.prefix_cache = PrefixCache(config.prefix_cache_tokens)
+        # Twins (history-free prompts) share the chat template's head and repeat per question:
+        # a small cache of their own (blocks 0..L only) so they never evict users' histories.
+        self.twin_prefix_cache = PrefixCache(config.twin_prefix_cache_tokens, min_tokens=8)
         self._hooks = []
         if self.layer is not None:
             if self.probe_layer != self.layer:  # an earlier block gates; the same pass edits at L
@@ -363,16 +370,40 @@ class SteeredEngine:
     def _probe_hook(self, hidden: torch.Tensor) -> None:
         # hidden: [rows, pos, d] at the probe layer; at prefill the last column is each row's
         # last prompt position (left padding), read once and held for the request.
+        # With a twin-aware gate (`fpps.steering.gate`), rows that prefilled a twin get their
+        # p_hat and branch at block L instead (`_twin_gate`); the others keep the probe's.
         ctx = self._ctx
         if ctx is None or ctx["p_hat"] is not None:
             return None
         assert self._w is not None
-        p = torch.sigmoid(hidden[:, -1, :].float() @ self._w + self._b)
-        ctx["p_hat"] = p
+        z = hidden[:, -1, :].float() @ self._w + self._b
+        p = torch.sigmoid(z)
+        ctx["p_hat"], ctx["probe_logit"] = p, z
+        gated = self._gate is not None and ctx.get("twin") is not None
         for row, pv in zip(ctx["rows"], p.tolist()):
             row.p_hat = pv
-            row.branch = choose_branch(row.params, pv)
+            row.branch = "none" if gated and row.twin_ids is not None else choose_branch(row.params, pv)
+        ctx["gate_pending"] = gated
         return None
+
+    def _twin_gate(self, h: torch.Tensor, ctx: dict[str, Any]) -> None:
+        """At block L of a prefill: p_hat and branch of every row with a twin from the gate,
+        reading the probe's logit and the personalized/twin states there (no extra pass)."""
+        ctx["gate_pending"] = False
+        assert self._gate is not None and self._s_f is not None
+        t = ctx["tensors"]["twin_idx"]
+        rows = (t >= 0).nonzero().squeeze(1)
+        if rows.numel() == 0:
+            return
+        g = self._gate.p_hat(ctx["probe_logit"].index_select(0, rows), h.index_select(0, rows),
+                             ctx["twin"].index_select(0, t.index_select(0, rows).long()), self._s_f)
+        p = ctx["p_hat"].clone()
+        p.index_copy_(0, rows, g)
+        ctx["p_hat"] = p
+        for i, pv in zip(rows.tolist(), g.tolist()):
+            row = ctx["rows"][i]
+            row.p_hat = pv
+            row.branch = choose_branch(row.params, pv)
 
     def _edit_hook(self, hidden: torch.Tensor) -> None:
         # hidden: [rows, pos, d]; the steered position of every row is the last column.
@@ -381,6 +412,8 @@ class SteeredEngine:
             return None
         if ctx["p_hat"] is None:  # prefill with the probe at L: it reads the last prompt position
             self._probe_hook(hidden)
+        if ctx.get("gate_pending"):  # prefill: the twin-aware gate reads block L before the edit
+            self._twin_gate(hidden[:, -1, :], ctx)
         if not any(r.branch != "none" for r in ctx["rows"]):
             return None  # nothing to edit: launch nothing
         t = ctx["tensors"]
@@ -430,32 +463,33 @@ class SteeredEngine:
             (second if shared >= pc.min_tokens and shared > pc.match(ids) else first).append(r)
         return [p for p in (first, second) if p]
 
-    def _prefix_inputs(self, rows: list[_Row], dev: torch.device, pad: int) -> tuple[Any, ...]:
-        """The pass's input ids (each row's prompt past its cached prefix, left-padded), the
+    def _prefix_inputs(self, pc: PrefixCache, seqs: list[list[int]], dev: torch.device,
+                       pad: int) -> tuple[Any, ...]:
+        """The pass's input ids (each prompt past its prefix cached in `pc`, left-padded), the
         attention mask over cached + new columns, position ids, the cache to extend and each
-        row's cached length."""
+        prompt's cached length."""
         from transformers import DynamicCache
 
-        hits = [self.prefix_cache.lookup(r.prompt_ids) for r in rows]
-        ids, mask = left_pad([r.prompt_ids[h.length if h else 0:] for r, h in zip(rows, hits)], pad, dev)
+        hits = [pc.lookup(ids) for ids in seqs]
+        ids, mask = left_pad([s[h.length if h else 0:] for s, h in zip(seqs, hits)], pad, dev)
         full, layers = prefix_columns(hits, mask)
         pos = (full.cumsum(1) - 1).clamp(min=0)[:, full.shape[1] - mask.shape[1]:]
         cache = DynamicCache(ddp_cache_data=layers) if layers else DynamicCache()
         return ids, full, pos, cache, [h.length if h else 0 for h in hits]
 
-    def _store_prefixes(self, rows: list[_Row], batch: KVBatch, cached: list[int]) -> None:
-        """Offer each row's prompt KV (all positions but the last) to the prefix cache, unless
-        its lookup (`cached` positions) already covered it."""
-        pc = self.prefix_cache
+    @staticmethod
+    def _store_prefixes(pc: PrefixCache, seqs: list[list[int]], batch: KVBatch, cached: list[int]) -> None:
+        """Offer each prompt's KV (all positions but the last) to `pc`, unless its lookup
+        (`cached` positions) already covered it. A twin's cache holds blocks 0..L only."""
         if not pc.enabled or batch.mask is None:
             return
-        layers = [(layer.keys, layer.values) for layer in batch.cache.layers]  # type: ignore[union-attr]
-        for i, (r, hit) in enumerate(zip(rows, cached)):
-            n = len(r.prompt_ids) - 1
+        layers = cache_layers(batch.cache)
+        for i, (ids, hit) in enumerate(zip(seqs, cached)):
+            n = len(ids) - 1
             if n < pc.min_tokens or hit >= n:
                 continue  # too short, or held already
             cols = batch.mask[i].nonzero().squeeze(1)[:n]
-            pc.store(r.prompt_ids, [(k[i].index_select(1, cols), v[i].index_select(1, cols)) for k, v in layers])
+            pc.store(ids, [(k[i].index_select(1, cols), v[i].index_select(1, cols)) for k, v in layers])
 
     def _prefill_pass(self, new: list[_Row]) -> None:
         from transformers import DynamicCache
@@ -465,12 +499,13 @@ class SteeredEngine:
         twin_batch, h_twin = KVBatch(), None
         if twin_new:
             assert self.layer is not None
-            tids, tmask = left_pad([r.twin_ids for r in twin_new if r.twin_ids], pad, dev)
-            tcache = DynamicCache()
+            tseqs = [r.twin_ids or [] for r in twin_new]
+            tids, tmask, tpos, tcache, tcached = self._prefix_inputs(self.twin_prefix_cache, tseqs, dev, pad)
             h_twin = run_to_layer(self.adapter, self.layer, tids, tcache, attention_mask=tmask,
-                                  position_ids=(tmask.cumsum(1) - 1).clamp(min=0))[:, -1, :]
-            twin_batch = KVBatch(tcache, tmask, [len(r.twin_ids or []) for r in twin_new])
-        ids, mask, pos, cache, cached = self._prefix_inputs(new, dev, pad)
+                                  position_ids=tpos)[:, -1, :]
+            twin_batch = KVBatch(tcache, tmask, [len(t) for t in tseqs])
+            self._store_prefixes(self.twin_prefix_cache, tseqs, twin_batch, tcached)
+        ids, mask, pos, cache, cached = self._prefix_inputs(self.prefix_cache, [r.prompt_ids for r in new], dev, pad)
         ctx = None
         if self.layer is not None:
             ctx = {"rows": new, "p_hat": None, "twin": h_twin, "tensors": self._row_tensors(new, twin_new)}
@@ -478,7 +513,7 @@ class SteeredEngine:
         keep = [i for i, r in enumerate(twin_new) if r.branch == "hard"]  # others drop their twin
         twin_batch.select(keep)
         batch = KVBatch(cache, mask, [len(r.prompt_ids) for r in new])
-        self._store_prefixes(new, batch, cached)
+        self._store_prefixes(self.prefix_cache, [r.prompt_ids for r in new], batch, cached)
         self._main.join(batch)
         self._slots.extend((r, False) for r in new)
         twins = [twin_new[i] for i in keep]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-__all__ = ["KVBatch", "left_pad"]
+__all__ = ["KVBatch", "cache_layers", "left_pad"]
 
 
 def left_pad(seqs: list[list[int]], pad_id: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -27,7 +27,8 @@ def left_pad(seqs: list[list[int]], pad_id: int, device: torch.device) -> tuple[
     return ids, mask
 
 
-def _cache_layers(cache: object) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def cache_layers(cache: object) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The filled `(keys, values)` of each layer of a `DynamicCache`, stopping at the first empty one."""
     out = []
     for layer in cache.layers:  # type: ignore[attr-defined]
         if getattr(layer, "keys", None) is None or not getattr(layer, "is_initialized", False):
@@ -90,7 +91,7 @@ class KVBatch:
             spec = [0, 0] * (t.ndim - 1 - dim) + [extra, 0]
             return F.pad(t, spec)
 
-        mine, theirs = _cache_layers(self.cache), _cache_layers(other.cache)
+        mine, theirs = cache_layers(self.cache), cache_layers(other.cache)
         if len(mine) != len(theirs):
             raise RuntimeError("cannot join caches with different numbers of layers")
         layers = [(torch.cat([pad(k1, 2), pad(k2, 2)]), torch.cat([pad(v1, 2), pad(v2, 2)]))
@@ -103,7 +104,7 @@ class KVBatch:
         """Extend a cache that holds blocks 0..L only (a twin's) to `n_layers` with zero keys
         and values, so it can join a full-depth batch. Rows attend only to their own cache, so
         the zeros reach nothing but those rows' own outputs above L, which nobody reads."""
-        layers = _cache_layers(self.cache)
+        layers = cache_layers(self.cache)
         if not layers or len(layers) >= n_layers:
             return
         k0, v0 = layers[0]
@@ -123,7 +124,7 @@ class KVBatch:
         real_cols = mask.any(dim=0).nonzero()
         start = int(real_cols[0]) if real_cols.numel() else 0
         layers = [(k.index_select(0, idx)[:, :, start:], v.index_select(0, idx)[:, :, start:])
-                  for k, v in _cache_layers(self.cache)]
+                  for k, v in cache_layers(self.cache)]
         self.cache = _make_cache(layers)
         self.mask = mask[:, start:]
         self.lengths = [self.lengths[i] for i in keep]

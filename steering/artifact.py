@@ -10,6 +10,11 @@ earlier block than the one it edits, because the question-type signal the gate n
 sharpest mid-network while the edit belongs where personalization bends the answer. Format 1
 folders (probe at the edit layer) still load.
 
+Format 3 adds an optional twin-aware gate (`gate.py`): tensors `gate_w` [k] and `gate_b` [1]
+and the manifest's `gate` (`features`, how it was chosen). Rows that prefill a twin (modes hard
+and mixed) take their p_hat from it; rows without one keep the probe's. Formats 1 and 2 (no
+gate) still load and behave as before.
+
 Loading verifies the checksum and, when given a model, its fingerprint, hidden size and layer
 count; any mismatch raises `ArtifactMismatchError` with a message that says what differs.
 """
@@ -31,12 +36,13 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .errors import ArtifactMismatchError, UnknownArtifactError
+from .gate import TwinGate
 
 __all__ = ["FORMAT_VERSION", "SteeringArtifact", "load_artifact", "save_artifact",
            "shipped_artifact_dir"]
 
-FORMAT_VERSION = 2
-READABLE_FORMATS = (1, 2)  # 1: the probe reads the edit layer
+FORMAT_VERSION = 3
+READABLE_FORMATS = (1, 2, 3)  # 1: the probe reads the edit layer; 3: optional twin-aware gate
 TENSORS_FILE = "fpps.safetensors"
 MANIFEST_FILE = "manifest.json"
 SHIPPED_NAME = "smollm2-135m-rag"
@@ -56,6 +62,7 @@ class SteeringArtifact:
         defaults: calibrated `gamma`, `tau_hard`, `tau_mixed` and `mode`.
         fingerprint: `model_fingerprint` of the model it was fitted on.
         manifest: the full JSON manifest (stats, metrics, provenance).
+        gate: the twin-aware gate for rows with a twin, or None (the probe gates every row).
     """
 
     layer: int
@@ -66,6 +73,7 @@ class SteeringArtifact:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     manifest: Mapping[str, Any] = field(default_factory=dict)
     probe_layer: int | None = None
+    gate: TwinGate | None = None
 
     def __post_init__(self) -> None:
         if self.probe_layer is None:
@@ -125,9 +133,16 @@ def save_artifact(artifact: SteeringArtifact, out_dir: str | os.PathLike[str], *
     tensors = {"w": artifact.w.detach().float().contiguous().cpu(),
                "b": torch.tensor([artifact.b], dtype=torch.float32),
                "s_f": artifact.s_f.detach().float().contiguous().cpu()}
+    if artifact.gate is not None:
+        tensors["gate_w"] = artifact.gate.w.detach().float().contiguous().cpu()
+        tensors["gate_b"] = torch.tensor([artifact.gate.b], dtype=torch.float32)
     save_file(tensors, str(out / TENSORS_FILE), metadata={"format": "fpps", "version": str(FORMAT_VERSION)})
     manifest: dict[str, Any] = dict(artifact.manifest)
     manifest.update(extra or {})
+    if artifact.gate is not None:
+        manifest["gate"] = {**dict(manifest.get("gate") or {}), **artifact.gate.to_json()}
+    else:
+        manifest.pop("gate", None)
     manifest.update({
         "format_version": FORMAT_VERSION,
         "name": name or manifest.get("name") or out.name,
@@ -152,6 +167,14 @@ def save_artifact(artifact: SteeringArtifact, out_dir: str | os.PathLike[str], *
 def shipped_artifact_dir(name: str = SHIPPED_NAME) -> Path:
     """Folder of an artifact shipped inside the package (`fpps/steering/artifacts/<name>`)."""
     return Path(str(resources.files("fpps.steering") / "artifacts" / name))
+
+
+def _load_gate(manifest: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]) -> TwinGate | None:
+    spec = manifest.get("gate") if manifest.get("format_version", 0) >= 3 else None
+    if not spec:
+        return None
+    return TwinGate(tuple(str(f) for f in spec["features"]), tensors["gate_w"].float(),
+                    float(tensors["gate_b"].reshape(-1)[0]))
 
 
 def load_artifact(path: str | os.PathLike[str] | None = None, *, fingerprint: str | None = None,
@@ -181,7 +204,8 @@ def load_artifact(path: str | os.PathLike[str] | None = None, *, fingerprint: st
             layer=int(manifest["layer"]), w=tensors["w"].float(), b=float(tensors["b"].reshape(-1)[0]),
             s_f=tensors["s_f"].float(), fingerprint=str(manifest["model_fingerprint"]),
             defaults=dict(manifest.get("defaults", {})), manifest=manifest,
-            probe_layer=int(manifest["probe_layer"]) if manifest["format_version"] >= 2 else None)
+            probe_layer=int(manifest["probe_layer"]) if manifest["format_version"] >= 2 else None,
+            gate=_load_gate(manifest, tensors))
     except (KeyError, ValueError, TypeError) as e:
         raise ArtifactMismatchError(f"malformed artifact at {folder}: {e}") from e
     if artifact.hidden_size != manifest.get("hidden_size"):

@@ -127,15 +127,33 @@ def steered_generate(adapter: ModelAdapter, artifact: SteeringArtifact | None,
         # hidden: [1, pos, d] at the probe layer; read once, at the prefill's last prompt position.
         if state["in_twin"] or state["p_hat"] is not None:
             return None
-        p = float(artifact.p_hat(hidden[0, prompt_len - 1])) if artifact is not None else 0.0
-        state["p_hat"], state["branch"] = p, choose_branch(params, p)
+        if artifact is None:
+            state["p_hat"], state["branch"] = 0.0, choose_branch(params, 0.0)
+            return None
+        z = hidden[0, prompt_len - 1].float() @ artifact.w.to(hidden.device) + artifact.b
+        p = float(torch.sigmoid(z))
+        state["p_hat"], state["probe_logit"] = p, z
+        if artifact.gate is not None and needs_twin:
+            state["gate_pending"] = True  # the twin-aware gate decides at block L (`gate.py`)
+        else:
+            state["branch"] = choose_branch(params, p)
         return None
+
+    def twin_gate(hidden: torch.Tensor) -> None:
+        # Block L of the prefill: p_hat from the probe's logit and the personalized/twin states.
+        assert artifact is not None and artifact.gate is not None
+        state["gate_pending"] = False
+        p = float(artifact.gate.p_hat(state["probe_logit"].reshape(1), hidden[0, prompt_len - 1][None],
+                                      twin_states[0][None], artifact.s_f)[0])
+        state["p_hat"], state["branch"] = p, choose_branch(params, p)
 
     def hook(hidden: torch.Tensor) -> torch.Tensor | None:
         # hidden: [1, pos, d]. Steered positions: the last prompt one and every generated one.
         if state["in_twin"]:
             return None
         probe(hidden)  # no-op once p_hat is known (always, when the probe reads an earlier block)
+        if state.get("gate_pending"):
+            twin_gate(hidden)
         first = hidden.shape[1] - 1 if use_cache else prompt_len - 1
         span = hidden[0, first:]  # [n_steered, d]
         twin = torch.stack(twin_states[-span.shape[0]:]) if state["branch"] == "hard" else None

@@ -187,6 +187,38 @@ def test_probe_at_an_earlier_block_gates_like_the_reference(default_adapter, art
         assert ref.p_hat == pytest.approx(out.p_hat, abs=1e-5)
 
 
+def test_twin_aware_gate_gates_twin_rows_like_the_reference(default_adapter, artifact):
+    """A format-3 artifact with a twin-aware gate (probe block 8, edit at L): rows with a twin
+    (hard, mixed) take p_hat from the gate at block L, soft rows keep the probe's; co-batched,
+    the engine agrees with the one-request reference on p_hat, branch and every token."""
+    import dataclasses
+
+    from fpps.steering.gate import TwinGate
+
+    gate = TwinGate(("probe_logit", "twin_sf", "vu_sf"), torch.tensor([0.5, 0.02, -0.05]), 0.1)
+    art = dataclasses.replace(artifact, probe_layer=8, w=artifact.w * 4, gate=gate)
+    eng = SteeredEngine(default_adapter, art, EngineConfig(max_batch_size=8))
+    try:
+        reqs = [_request(i, m, a, max_tokens=6) for i, (m, a) in enumerate(MODES)]
+        outs = eng.generate(reqs)
+    finally:
+        eng.shutdown()
+    probe_only = dataclasses.replace(art, gate=None)
+    differs = 0
+    for req, out in zip(reqs, outs):
+        ref = steered_generate(default_adapter, art, req.messages, req.twin_messages,
+                               req.steering, req.sampling)
+        assert ref.token_ids == out.token_ids and ref.branch == out.gate, req.steering
+        assert ref.p_hat == pytest.approx(out.p_hat, abs=1e-5)
+        plain = steered_generate(default_adapter, probe_only, req.messages, req.twin_messages,
+                                 req.steering, SamplingParams(max_tokens=1))
+        if req.steering.mode == "soft" or req.steering.mode == "off":
+            assert plain.p_hat == pytest.approx(out.p_hat, abs=1e-5)  # no twin: the probe gates
+        elif req.steering.alpha > 0:
+            differs += abs(plain.p_hat - out.p_hat) > 1e-3
+    assert differs >= 3  # the gate, not the probe, decided the twin rows
+
+
 def test_prefix_reuse_prefills_the_history_once_and_keeps_every_greedy_token(default_adapter, artifact,
                                                                             mixed_batch):
     """The 8 requests share one user's history. With prefix reuse, later prompts skip what an

@@ -76,7 +76,7 @@ def test_probe_layer_round_trips_and_format_1_still_loads(tmp_path):
     art = SteeringArtifact(layer=2, w=torch.randn(D), b=0.0, s_f=torch.randn(D), fingerprint="f", probe_layer=1)
     folder = save_artifact(art, tmp_path / "a")
     m = json.loads((folder / "manifest.json").read_text())
-    assert m["format_version"] == 2 and m["probe_layer"] == 1 and m["probe_hook_name"] == "blocks.1.hook_resid_post"
+    assert m["format_version"] == 3 and m["probe_layer"] == 1 and "gate" not in m and m["probe_hook_name"] == "blocks.1.hook_resid_post"
     assert load_artifact(folder).probe_layer == 1
     assert _artifact().probe_layer == 1  # default: the edit layer
     # A format-1 folder (written before probe_layer existed) reads the edit layer.

@@ -109,3 +109,28 @@ def test_empty_groups_give_none(tmp_path):
     assert rep["modes"]["off"]["n_factual"] == 0
     with pytest.raises(KeyError):
         rep["modes"]["mixed"]
+
+
+def test_gate_table_counts_both_kinds_of_misses(tmp_path):
+    """Mixed: u1's personal question gated hard (answer lost), u3's factual question ungated."""
+    rows = []
+    for u, pg, fg in (("u0", "soft", "hard"), ("u1", "hard", "hard"), ("u2", "soft", "hard"),
+                      ("u3", "soft", "soft")):
+        rows.append(_ans(u, "personalized", True, "mixed", u != "u1",
+                         p_hat=0.9 if pg == "hard" else 0.2, gate=pg))
+        rows.append(_ans(u, "factual", True, "mixed", True, p_hat=0.95 if fg == "hard" else 0.3, gate=fg))
+        rows.append(_ans(u, "factual", True, "soft", True, p_hat=0.7 if u != "u3" else 0.4, gate="soft"))
+        rows.append(_ans(u, "personalized", True, "soft", True, p_hat=0.1, gate="soft"))
+    rep = build_report(rows, [r["text"] == "gold" for r in rows], tmp_path, plots=False, boot=0)
+    g = rep["gate"]["mixed"]
+    assert g["personal_gated"] == 25.0 and g["factual_gated"] == 75.0
+    assert g["personal_gated_lost"] == 1
+    assert [m["user_id"] for m in g["personal_misses"]] == ["u1"]
+    assert g["personal_misses"][0] == {"user_id": "u1", "question": "u1-personalized", "p_hat": 0.9,
+                                       "correct": False}
+    assert [m["user_id"] for m in g["factual_misses"]] == ["u3"]
+    s = rep["gate"]["soft"]
+    assert s["rule"] == "p_hat >= 0.5" and s["factual_gated"] == 75.0 and s["personal_gated"] == 0.0
+    assert "hard" not in rep["gate"]  # no hard-mode answers in this run
+    md = (tmp_path / "report.md").read_text()
+    assert "## Gate" in md and "0.90 wrong: u1 u1-personalized" in md and "0.30 right: u3 u3-factual" in md
