@@ -12,6 +12,9 @@ Both render the same prompts (`runner.prompts`), so greedy numbers agree. Each y
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any, Iterator, Protocol, Sequence
 
@@ -51,7 +54,10 @@ class EngineBackend:
                                                                     max_prefill_rows=batch_size))
         self.batch_size = batch_size
         art_id = artifact.artifact_id if artifact is not None else None
-        self.system_id = f"{adapter.fingerprint[:16]}|{art_id}"
+        # The id names the tensors only; tau, gamma and reach live in the defaults, and answers
+        # cached under one set of defaults must not be served for another.
+        defaults = json.dumps(dict(artifact.defaults), sort_keys=True) if artifact is not None else ""
+        self.system_id = f"{adapter.fingerprint[:16]}|{art_id}|{hashlib.sha256(defaults.encode()).hexdigest()[:8]}"
         self.info = {"backend": "in-process", "model": str(adapter.name),
                      "model_fingerprint": adapter.fingerprint, "artifact_id": art_id,
                      "layer": getattr(artifact, "layer", None),

@@ -369,8 +369,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         print(f"error: no {args.split} records in {data}", file=sys.stderr)
         return 2
     if args.url:
-        if args.model or args.artifact:
-            print("error: --url evaluates the server's model; drop --model/--artifact", file=sys.stderr)
+        if args.model or args.artifact or args.hard_reach:
+            print("error: --url evaluates the server's model; drop --model/--artifact/--hard-reach",
+                  file=sys.stderr)
             return 2
         if args.method != "rag":
             print("error: --url evaluates the server's RAG personalization; run pag in-process",
@@ -393,6 +394,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         if artifact is None and set(config.modes) != {"off"}:
             print("error: steering modes need an artifact (or use --modes off)", file=sys.stderr)
             return 2
+        if args.hard_reach and artifact is not None:
+            import dataclasses
+
+            artifact = dataclasses.replace(artifact, defaults={**dict(artifact.defaults),
+                                                               "hard_reach": args.hard_reach})
         backend = EngineBackend(adapter, artifact, batch_size=args.batch_size)
     from fpps.eval.reports import _sha256
 
@@ -527,6 +533,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--strengths", help="comma-separated alphas for a sweep (plus the default 1)")
     e.add_argument("--gammas", help="comma-separated gamma values for a sweep")
     e.add_argument("--taus", help="comma-separated tau values for a sweep")
+    e.add_argument("--hard-reach", choices=["layer", "all"],
+                   help="override the artifact's hard_reach: the hard edit at block L only, or "
+                        "blocks L..N-1 from the twin (in-process)")
     e.add_argument("--judge", default="contains", choices=["contains", "llm"])
     e.add_argument("--judge-url"), e.add_argument("--judge-model"), e.add_argument("--judge-api-key")
     e.add_argument("--limit", type=int, help="evaluate the first N records only")

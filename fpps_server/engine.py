@@ -3,13 +3,16 @@
 One forward pass per decode step serves the whole batch. A permanent hook on the output of
 block L (`blocks.{L}.hook_resid_post`) applies the FPPS edit to each row's newest position with
 that row's parameters through the kernel dispatcher (`fpps.kernels.apply_fpps_edit`: Triton on
-CUDA, the torch reference on CPU). Rows whose gate is hard have a history-free twin decoded in
-lockstep (fpps-method.md §6.5), prefilled through blocks 0..L only. Each decode step the twins
-either run blocks 0..L in a pass of their own ("separate"), or ride in the personalized rows'
-pass as extra rows ("joint"): one pass instead of two reads the weights once, which is what a
-decode step costs on a CPU and at small batches; the twin rows' work above L (and their zero
-prompt keys/values there) is wasted but never read. `EngineConfig.twin_decode` chooses; `auto`
-takes joint when the blocks above L are at most a quarter of the model.
+CUDA, the torch reference on CPU). Rows that can go hard (modes hard and mixed) prefill a
+history-free twin first, through every block: the gate reads its block-L state, and a row gated
+hard then either follows its twin (reach `all` at strength 1: blocks L..N-1 all take the twin's
+state, so the row *is* the twin from then on: its cache, its logits, one row to decode) or keeps
+a twin decoded in lockstep for the block-L edit (reach `layer`, fpps-method.md §6.5). Each
+decode step lockstep twins either run blocks 0..L in a pass of their own ("separate"), or ride
+in the personalized rows' pass as extra rows ("joint"): one pass instead of two reads the weights
+once, which is what a decode step costs on a CPU and at small batches; the twin rows' work above
+L is wasted but never read. `EngineConfig.twin_decode` chooses; `auto` takes joint when the
+blocks above L are at most a quarter of the model.
 
 Batching is iteration-level (continuous): requests that arrive while others decode are
 prefilled together at the next step and join the running batch (their KV caches left-padded
@@ -47,7 +50,7 @@ from fpps.steering.reference import run_to_layer
 
 from .detok import TextTracker, sample_next
 from .kvbatch import KVBatch, cache_layers, left_pad
-from .prefix_cache import PrefixCache, common_prefix, prefix_columns
+from .prefix_cache import PrefixCache, PrefixHit, common_prefix, prefix_columns
 
 __all__ = ["EngineConfig", "EngineOverloaded", "GenerationRequest", "EngineOutput", "TokenEvent",
            "SteeredEngine"]
@@ -80,7 +83,7 @@ class EngineConfig:
     """Prompt positions whose KV is kept for reuse by later prompts with the same beginning
     (`prefix_cache.py`; about 46 KB each for the default model in fp32); 0 turns reuse off."""
     twin_prefix_cache_tokens: int = 1024
-    """Positions of history-free twin prompts kept for reuse (blocks 0..L only; the template's
+    """Positions of history-free twin prompts kept for reuse (the template's
     head and repeated questions); 0 turns it off."""
 
     def __post_init__(self) -> None:
@@ -144,6 +147,8 @@ class _Row:
     generated: list[int] = field(default_factory=list)
     p_hat: float | None = None
     branch: Branch = "none"
+    follows_twin: bool = False
+    """Gated hard with reach `all`: this row's cache and tokens are its twin's."""
     finish: str | None = None
     cancelled: bool = False
     result: EngineOutput | None = None
@@ -207,7 +212,7 @@ class SteeredEngine:
         self.phase_s = {"prefill": 0.0, "decode": 0.0}  # wall seconds spent in each kind of step
         self.prefix_cache = PrefixCache(config.prefix_cache_tokens)
         # Twins (history-free prompts) share the chat template's head and repeat per question:
-        # a small cache of their own (blocks 0..L only) so they never evict users' histories.
+        # a small cache of their own so they never evict users' histories.
         self.twin_prefix_cache = PrefixCache(config.twin_prefix_cache_tokens, min_tokens=8)
         self._hooks = []
         if self.layer is not None:
@@ -359,7 +364,8 @@ class SteeredEngine:
         dev = self.adapter.device
         tpos = {id(r): i for i, r in enumerate(twin_rows)}
         return {
-            "mode": torch.tensor([_MODE_CODE[r.params.mode] for r in rows], dtype=torch.int32, device=dev),
+            "mode": torch.tensor([_MODE_CODE["off" if r.follows_twin else r.params.mode] for r in rows],
+                                 dtype=torch.int32, device=dev),
             "alpha": torch.tensor([r.params.alpha for r in rows], dtype=torch.float32, device=dev),
             "gamma": torch.tensor([r.params.gamma or 0.0 for r in rows], dtype=torch.float32, device=dev),
             "tau": torch.tensor([r.params.tau if r.params.tau is not None else 1.0 for r in rows],
@@ -372,23 +378,27 @@ class SteeredEngine:
         # last prompt position (left padding), read once and held for the request.
         # With a twin-aware gate (`fpps.steering.gate`), rows that prefilled a twin get their
         # p_hat and branch at block L instead (`_twin_gate`); the others keep the probe's.
+        # In a prefill the twins ride as extra rows (`main_slots` are the requests' own).
         ctx = self._ctx
         if ctx is None or ctx["p_hat"] is not None:
             return None
         assert self._w is not None
-        z = hidden[:, -1, :].float() @ self._w + self._b
+        last = hidden[:, -1, :]
+        main = ctx.get("main_slots")
+        z = (last if main is None else last.index_select(0, main)).float() @ self._w + self._b
         p = torch.sigmoid(z)
         ctx["p_hat"], ctx["probe_logit"] = p, z
-        gated = self._gate is not None and ctx.get("twin") is not None
+        gated = self._gate is not None and ctx.get("has_twins", False)
         for row, pv in zip(ctx["rows"], p.tolist()):
             row.p_hat = pv
             row.branch = "none" if gated and row.twin_ids is not None else choose_branch(row.params, pv)
         ctx["gate_pending"] = gated
         return None
 
-    def _twin_gate(self, h: torch.Tensor, ctx: dict[str, Any]) -> None:
+    def _twin_gate(self, h: torch.Tensor, h_twin: torch.Tensor, ctx: dict[str, Any]) -> None:
         """At block L of a prefill: p_hat and branch of every row with a twin from the gate,
-        reading the probe's logit and the personalized/twin states there (no extra pass)."""
+        reading the probe's logit and the personalized (`h`) and twin (`h_twin`, rows in twin
+        order) states there: no extra pass."""
         ctx["gate_pending"] = False
         assert self._gate is not None and self._s_f is not None
         t = ctx["tensors"]["twin_idx"]
@@ -396,7 +406,7 @@ class SteeredEngine:
         if rows.numel() == 0:
             return
         g = self._gate.p_hat(ctx["probe_logit"].index_select(0, rows), h.index_select(0, rows),
-                             ctx["twin"].index_select(0, t.index_select(0, rows).long()), self._s_f)
+                             h_twin.index_select(0, t.index_select(0, rows).long()), self._s_f)
         p = ctx["p_hat"].clone()
         p.index_copy_(0, rows, g)
         ctx["p_hat"] = p
@@ -412,24 +422,22 @@ class SteeredEngine:
             return None
         if ctx["p_hat"] is None:  # prefill with the probe at L: it reads the last prompt position
             self._probe_hook(hidden)
+        last = hidden[:, -1, :]
+        main = ctx.get("main_slots")
+        # A joint pass (every prefill with twins; decode with joint twins): the twins' block-L
+        # states are rows of this very tensor. Otherwise they come from a pass of their own.
+        h = last if main is None else last.index_select(0, main)
+        h_twin = ctx.get("twin") if main is None else last.index_select(0, ctx["twin_slots"])
         if ctx.get("gate_pending"):  # prefill: the twin-aware gate reads block L before the edit
-            self._twin_gate(hidden[:, -1, :], ctx)
-        if not any(r.branch != "none" for r in ctx["rows"]):
+            assert h_twin is not None
+            self._twin_gate(h, h_twin, ctx)
+        if not any(r.branch != "none" and not r.follows_twin for r in ctx["rows"]):
             return None  # nothing to edit: launch nothing
         t = ctx["tensors"]
-        main = ctx.get("main_slots")
-        if main is None:  # every row of the pass is a personalized row, in `rows` order
-            h = hidden[:, -1, :]
-            apply_fpps_edit(h, self._s_f, t["mode"], t["alpha"], t["gamma"], t["tau"], p_hat=ctx["p_hat"],
-                            h_twin=ctx["twin"], twin_idx=t["twin_idx"], out=h)
-            return None
-        # Joint pass: the twins' block-L states are rows of this very tensor.
-        last = hidden[:, -1, :]
-        h = last.index_select(0, main)
-        h_twin = last.index_select(0, ctx["twin_slots"])
         apply_fpps_edit(h, self._s_f, t["mode"], t["alpha"], t["gamma"], t["tau"], p_hat=ctx["p_hat"],
                         h_twin=h_twin, twin_idx=t["twin_idx"], out=h)
-        last.index_copy_(0, main, h)
+        if main is not None:
+            last.index_copy_(0, main, h)
         return None
 
     def _forward(self, ids: torch.Tensor, mask: torch.Tensor, pos: torch.Tensor, cache: Any,
@@ -463,14 +471,14 @@ class SteeredEngine:
             (second if shared >= pc.min_tokens and shared > pc.match(ids) else first).append(r)
         return [p for p in (first, second) if p]
 
-    def _prefix_inputs(self, pc: PrefixCache, seqs: list[list[int]], dev: torch.device,
+    @staticmethod
+    def _prefix_inputs(seqs: list[list[int]], hits: list[PrefixHit | None], dev: torch.device,
                        pad: int) -> tuple[Any, ...]:
-        """The pass's input ids (each prompt past its prefix cached in `pc`, left-padded), the
+        """The pass's input ids (each prompt past its cached prefix `hits`, left-padded), the
         attention mask over cached + new columns, position ids, the cache to extend and each
         prompt's cached length."""
         from transformers import DynamicCache
 
-        hits = [pc.lookup(ids) for ids in seqs]
         ids, mask = left_pad([s[h.length if h else 0:] for s, h in zip(seqs, hits)], pad, dev)
         full, layers = prefix_columns(hits, mask)
         pos = (full.cumsum(1) - 1).clamp(min=0)[:, full.shape[1] - mask.shape[1]:]
@@ -480,7 +488,7 @@ class SteeredEngine:
     @staticmethod
     def _store_prefixes(pc: PrefixCache, seqs: list[list[int]], batch: KVBatch, cached: list[int]) -> None:
         """Offer each prompt's KV (all positions but the last) to `pc`, unless its lookup
-        (`cached` positions) already covered it. A twin's cache holds blocks 0..L only."""
+        (`cached` positions) already covered it."""
         if not pc.enabled or batch.mask is None:
             return
         layers = cache_layers(batch.cache)
@@ -492,40 +500,53 @@ class SteeredEngine:
             pc.store(ids, [(k[i].index_select(1, cols), v[i].index_select(1, cols)) for k, v in layers])
 
     def _prefill_pass(self, new: list[_Row]) -> None:
-        from transformers import DynamicCache
-
+        """Prefill `new` in one forward pass. Rows that can go hard bring their history-free
+        twin as an extra row of the same pass (its own prefix cache, every block): the gate and
+        the edit read the twin's block-L state from the pass itself, and the weights are read
+        once, which is what a short prompt's prefill costs on a CPU."""
         dev, pad = self.adapter.device, int(self.adapter.tokenizer.pad_token_id)
         twin_new = [r for r in new if r.twin_ids is not None]
-        twin_batch, h_twin = KVBatch(), None
-        if twin_new:
-            assert self.layer is not None
-            tseqs = [r.twin_ids or [] for r in twin_new]
-            tids, tmask, tpos, tcache, tcached = self._prefix_inputs(self.twin_prefix_cache, tseqs, dev, pad)
-            h_twin = run_to_layer(self.adapter, self.layer, tids, tcache, attention_mask=tmask,
-                                  position_ids=tpos)[:, -1, :]
-            twin_batch = KVBatch(tcache, tmask, [len(t) for t in tseqs])
-            self._store_prefixes(self.twin_prefix_cache, tseqs, twin_batch, tcached)
-        ids, mask, pos, cache, cached = self._prefix_inputs(self.prefix_cache, [r.prompt_ids for r in new], dev, pad)
+        pseqs, tseqs = [r.prompt_ids for r in new], [r.twin_ids or [] for r in twin_new]
+        hits = [self.prefix_cache.lookup(s) for s in pseqs] + [self.twin_prefix_cache.lookup(s) for s in tseqs]
+        ids, mask, pos, cache, cached = self._prefix_inputs(pseqs + tseqs, hits, dev, pad)
+        n, m = len(new), len(twin_new)
         ctx = None
         if self.layer is not None:
-            ctx = {"rows": new, "p_hat": None, "twin": h_twin, "tensors": self._row_tensors(new, twin_new)}
+            ctx = {"rows": new, "p_hat": None, "twin": None, "has_twins": m > 0,
+                   "tensors": self._row_tensors(new, twin_new)}
+            if m:
+                ctx["main_slots"] = torch.arange(n, device=dev)
+                ctx["twin_slots"] = torch.arange(n, n + m, device=dev)
         logits = self._forward(ids, mask, pos, cache, ctx)
-        keep = [i for i, r in enumerate(twin_new) if r.branch == "hard"]  # others drop their twin
-        twin_batch.select(keep)
-        batch = KVBatch(cache, mask, [len(r.prompt_ids) for r in new])
-        self._store_prefixes(self.prefix_cache, [r.prompt_ids for r in new], batch, cached)
+        both = KVBatch(cache, mask, [len(s) for s in pseqs + tseqs])
+        batch, twin_batch = both.subset(list(range(n))), both.subset(list(range(n, n + m)))
+        self._store_prefixes(self.prefix_cache, pseqs, batch, cached[:n])
+        self._store_prefixes(self.twin_prefix_cache, tseqs, twin_batch, cached[n:])
+        # Gated hard rows with reach `all` continue as their twin (its cache, its logits); the
+        # other hard rows keep a lockstep twin; the rest drop theirs.
+        for r in twin_new:
+            r.follows_twin = r.branch == "hard" and r.params.follows_twin
+        own = [i for i, r in enumerate(new) if not r.follows_twin]
+        follow = [i for i, r in enumerate(twin_new) if r.follows_twin]
+        lockstep = [i for i, r in enumerate(twin_new) if r.branch == "hard" and not r.follows_twin]
+        followers = twin_batch.subset(follow)
+        twin_batch.select(lockstep)
+        batch.select(own)
         self._main.join(batch)
-        self._slots.extend((r, False) for r in new)
-        twins = [twin_new[i] for i in keep]
+        self._main.join(followers)
+        order = [new[i] for i in own] + [twin_new[i] for i in follow]
+        self._slots.extend((r, False) for r in order)
+        twins = [twin_new[i] for i in lockstep]
         if not self.joint_twins:
+            twin_batch.keep_layers(self.layer + 1 if self.layer is not None else 0)
             self._twin.join(twin_batch)
             self._twin_rows.extend(twins)
         elif twins:
-            twin_batch.fill_layers(self.adapter.num_layers)  # zeros above L: never read
             self._main.join(twin_batch)
             self._slots.extend((r, True) for r in twins)
         self._sync_rows()
-        self._accept_all(new, logits)
+        self._accept_all(order, logits.index_select(0, torch.tensor(own + [n + i for i in follow],
+                                                                   dtype=torch.long, device=logits.device)))
 
     def _sync_rows(self) -> None:
         """Derive the row lists from `_slots` (joint twins live there too)."""

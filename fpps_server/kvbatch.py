@@ -32,7 +32,7 @@ def cache_layers(cache: object) -> list[tuple[torch.Tensor, torch.Tensor]]:
     out = []
     for layer in cache.layers:  # type: ignore[attr-defined]
         if getattr(layer, "keys", None) is None or not getattr(layer, "is_initialized", False):
-            break  # a twin cache fills blocks 0..L only
+            break  # a separate-decode twin's cache fills blocks 0..L only
         out.append((layer.keys, layer.values))
     return out
 
@@ -100,16 +100,21 @@ class KVBatch:
         self.mask = torch.cat([pad(self.mask, 1), pad(other.mask, 1)])
         self.lengths = self.lengths + list(other.lengths)
 
-    def fill_layers(self, n_layers: int) -> None:
-        """Extend a cache that holds blocks 0..L only (a twin's) to `n_layers` with zero keys
-        and values, so it can join a full-depth batch. Rows attend only to their own cache, so
-        the zeros reach nothing but those rows' own outputs above L, which nobody reads."""
-        layers = cache_layers(self.cache)
-        if not layers or len(layers) >= n_layers:
+    def keep_layers(self, n_layers: int) -> None:
+        """Drop the cache above the first `n_layers` (a full-depth twin that decodes blocks
+        0..L only keeps 0..L)."""
+        if self.cache is None:
             return
-        k0, v0 = layers[0]
-        layers += [(torch.zeros_like(k0), torch.zeros_like(v0)) for _ in range(n_layers - len(layers))]
-        self.cache = _make_cache(layers)
+        layers = cache_layers(self.cache)
+        if len(layers) > n_layers:
+            self.cache = _make_cache(layers[:n_layers])
+
+    def subset(self, keep: list[int]) -> "KVBatch":
+        """A batch of rows `keep` (in that order); `self` is left as it was. It shares tensors
+        with `self` only when `keep` is every row."""
+        out = KVBatch(self.cache, self.mask, list(self.lengths))
+        out.select(keep)
+        return out
 
     def select(self, keep: list[int]) -> None:
         """Keep only rows `keep` (in that order), then trim all-padding columns on the left."""

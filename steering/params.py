@@ -14,10 +14,12 @@ from typing import Literal, Mapping, get_args
 
 from .errors import SteeringValidationError
 
-__all__ = ["Mode", "MODES", "SteeringParams", "SamplingParams", "PAPER_DEFAULTS"]
+__all__ = ["Mode", "MODES", "Reach", "REACHES", "SteeringParams", "SamplingParams", "PAPER_DEFAULTS"]
 
 Mode = Literal["off", "hard", "soft", "mixed"]
 MODES: tuple[str, ...] = get_args(Mode)
+Reach = Literal["layer", "all"]
+REACHES: tuple[str, ...] = get_args(Reach)
 
 #: Used when neither the request nor the artifact gives a value (Qwen2.5-7B RAG row of the paper).
 PAPER_DEFAULTS: Mapping[str, float] = {"gamma": 0.3, "tau_hard": 0.2, "tau_mixed": 0.3}
@@ -48,6 +50,11 @@ class SteeringParams:
     """Soft-branch gain in [0, 10]; None takes the artifact's calibrated value."""
     tau: float | None = None
     """Hard-branch threshold on p_hat in [0, 1]; None takes the artifact's value for the mode."""
+    reach: Reach | None = None
+    """How far the hard branch restores the twin: `layer` (block L only, the paper's edit) or
+    `all` (blocks L..N-1: at strength 1 the answer is the twin's own, the history-free one);
+    None takes the artifact's `hard_reach` (`layer` for artifacts without one). A hard strength
+    below 1 is always the block-L blend."""
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -57,6 +64,8 @@ class SteeringParams:
             object.__setattr__(self, "gamma", _check_number("gamma", self.gamma, 0.0, GAMMA_MAX))
         if self.tau is not None:
             object.__setattr__(self, "tau", _check_number("tau", self.tau, 0.0, 1.0))
+        if self.reach is not None and self.reach not in REACHES:
+            raise SteeringValidationError("reach", self.reach, f"must be one of {list(REACHES)}")
 
     @property
     def is_active(self) -> bool:
@@ -68,18 +77,27 @@ class SteeringParams:
         """Whether the hard branch is reachable, so the request needs a twin stream at prefill."""
         return self.is_active and self.mode in ("hard", "mixed")
 
-    def resolved(self, defaults: Mapping[str, float] | None = None) -> "SteeringParams":
-        """Fill gamma/tau: request value, then artifact default, then paper default.
+    @property
+    def follows_twin(self) -> bool:
+        """Whether a hard-gated row answers from its twin (reach `all` at strength 1): blocks
+        L..N-1 all take the twin's state, so the row's tokens are the twin's tokens."""
+        return self.reach == "all" and self.alpha == 1.0 and self.can_go_hard
+
+    def resolved(self, defaults: Mapping[str, object] | None = None) -> "SteeringParams":
+        """Fill gamma/tau/reach: request value, then artifact default, then paper default.
 
         The grid search picks gamma per mode: soft reads `gamma_soft` when the artifact has one,
         every other mode (and older artifacts) `gamma`."""
-        d = dict(PAPER_DEFAULTS)
+        d: dict[str, object] = dict(PAPER_DEFAULTS)
         d.update(defaults or {})
         gamma_key = "gamma_soft" if self.mode == "soft" and "gamma_soft" in d else "gamma"
         gamma = self.gamma if self.gamma is not None else d[gamma_key]
         tau_key = "tau_hard" if self.mode == "hard" else "tau_mixed"
         tau = self.tau if self.tau is not None else d[tau_key]
-        return dataclasses.replace(self, gamma=gamma, tau=tau)
+        reach = self.reach if self.reach is not None else d.get("hard_reach", "layer")
+        if reach not in REACHES:
+            raise SteeringValidationError("hard_reach", reach, f"must be one of {list(REACHES)}")
+        return dataclasses.replace(self, gamma=gamma, tau=tau, reach=reach)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -7,9 +7,13 @@ Per request (fpps-method.md §6.4–6.5):
 1. If the mode can reach the hard branch, prefill the history-free twin through blocks 0..L
    only (a hook at L stops the forward pass), keeping its cache for those blocks.
 2. Prefill the personalized prompt; at the probe's block (L, or an earlier one) read the last
-   prompt position, compute `p_hat`, pick the branch; at block L edit that position. Drop the twin unless the branch is hard.
-3. Each decode step: feed the emitted token to the twin first (blocks 0..L), then run the
-   personalized step, whose hook edits the new position with the twin's state.
+   prompt position and compute `p_hat` (with a twin-aware gate, `gate.py`, at block L from the
+   probe's logit and the personalized and twin states there), pick the branch; at block L edit
+   that position. Drop the twin unless the branch is hard.
+3. A hard row with reach `all` at strength 1 takes the twin's state at every block L..N-1, so
+   from here on it decodes the history-free prompt with no edit (its tokens are the twin's).
+4. Otherwise, each decode step: feed the emitted token to the twin first (blocks 0..L), then run
+   the personalized step, whose hook edits the new position with the twin's state.
 
 `use_cache=False` recomputes the whole sequence every step (twin included) and edits every
 steered position again; it exists to prove that KV-cached decoding changes nothing.
@@ -180,9 +184,16 @@ def steered_generate(adapter: ModelAdapter, artifact: SteeringArtifact | None,
         step_ids = ids
         for _ in range(sampling.max_tokens):
             if not use_cache:
-                step_ids = ids + generated
+                step_ids = (twin_ids if state.get("follow") else ids) + generated
             out = adapter.model(input_ids=torch.tensor([step_ids], device=dev),
                                 past_key_values=cache, use_cache=use_cache, logits_to_keep=1)
+            if needs_twin and state["branch"] == "hard" and params.follows_twin:
+                # Reach `all`: answer from the twin, a fresh full-depth pass over its prompt.
+                needs_twin, state["follow"], state["in_twin"] = False, True, True
+                twin_states.clear()
+                cache = DynamicCache() if use_cache else None
+                out = adapter.model(input_ids=torch.tensor([twin_ids], device=dev),
+                                    past_key_values=cache, use_cache=use_cache, logits_to_keep=1)
             if needs_twin and state["branch"] != "hard":
                 needs_twin = False  # gate stayed off/soft at prefill: drop the twin
                 twin_states.clear()

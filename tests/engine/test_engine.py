@@ -108,14 +108,15 @@ def test_hard_alpha_one_gives_exactly_the_twins_block_l_state(default_adapter, a
 
     def at_l(mod, args, out):  # runs after the engine's own hook at L: sees the edited state
         h = out[0] if isinstance(out, tuple) else out
-        if eng._ctx is None:  # a twin pass of its own (blocks 0..L only): prefill, or separate
+        if eng._ctx is None:  # a twin pass of its own: prefill (every block), or separate decode
             twin.append(h[0, -1].clone())
         elif h.shape[0] == 2:  # a joint pass: cache row 1 is the twin
             twin.append(h[1, -1].clone())
 
     def into_l_plus_1(mod, args, kwargs):
         h = args[0] if args else kwargs["hidden_states"]
-        main.append(h[0, -1].clone())
+        if eng._ctx is not None:  # the personalized rows' pass (row 0 is the request)
+            main.append(h[0, -1].clone())
 
     handles = [blocks[LAYER].register_forward_hook(at_l),
                blocks[LAYER + 1].register_forward_pre_hook(into_l_plus_1, with_kwargs=True)]
@@ -258,3 +259,55 @@ def test_ignore_eos_decodes_exactly_max_tokens_and_agrees_with_the_reference(def
     ref = steered_generate(default_adapter, artifact, fixed.messages, fixed.twin_messages, fixed.steering,
                            fixed.sampling)
     assert ref.token_ids == b.token_ids
+
+
+@pytest.fixture(scope="module")
+def reach_all_batch():
+    """Every steering kind with reach `all`, hard rows at strength 1 and below."""
+    kinds = [("hard", 1.0, 0.0), ("mixed", 1.0, 0.0), ("mixed", 1.0, 1.0), ("off", 1.0, None),
+             ("soft", 1.0, None), ("hard", 0.5, 0.0), ("mixed", 1.0, None), ("hard", 1.0, 1.0)]
+    out = []
+    for i, (mode, alpha, tau) in enumerate(kinds):
+        r = _request(i, mode, alpha, tau)
+        out.append(GenerationRequest(r.messages, r.twin_messages,
+                                     SteeringParams(mode=mode, alpha=alpha, tau=tau, reach="all"), r.sampling))
+    return out
+
+
+@pytest.mark.parametrize("twin_decode", ["joint", "separate"])
+def test_reach_all_rows_answer_as_their_twin_and_match_the_reference(default_adapter, artifact,
+                                                                    reach_all_batch, twin_decode):
+    """A hard-gated row with reach `all` at strength 1 emits exactly the unsteered history-free
+    answer; every row agrees with the one-request reference, co-batched with the other kinds."""
+    eng = SteeredEngine(default_adapter, artifact, EngineConfig(max_batch_size=8, twin_decode=twin_decode))
+    try:
+        outs = eng.generate(reach_all_batch)
+        plain = eng.generate([GenerationRequest(r.twin_messages, None, SteeringParams(mode="off"), r.sampling)
+                              for r in reach_all_batch[:2]])
+    finally:
+        eng.shutdown()
+    assert [o.gate for o in outs[:3]] == ["hard", "hard", "soft"]
+    for out, alone in zip(outs[:2], plain):
+        assert out.token_ids == alone.token_ids and out.text == alone.text
+    for req, out in zip(reach_all_batch, outs):
+        ref = steered_generate(default_adapter, artifact, req.messages, req.twin_messages,
+                               req.steering, req.sampling)
+        assert ref.token_ids == out.token_ids, req.steering
+        assert ref.branch == out.gate
+    ref = steered_generate(default_adapter, artifact, reach_all_batch[0].messages, reach_all_batch[0].twin_messages,
+                           reach_all_batch[0].steering, reach_all_batch[0].sampling, use_cache=False)
+    assert ref.token_ids == outs[0].token_ids
+
+
+def test_reach_resolves_from_the_artifact_and_is_validated(artifact):
+    import dataclasses
+
+    from fpps.steering.errors import SteeringValidationError
+
+    assert SteeringParams(mode="mixed").resolved(artifact.defaults).reach == "layer"
+    art = dataclasses.replace(artifact, defaults={**artifact.defaults, "hard_reach": "all"})
+    assert SteeringParams(mode="mixed").resolved(art.defaults).follows_twin
+    assert SteeringParams(mode="mixed", reach="layer").resolved(art.defaults).reach == "layer"
+    assert not SteeringParams(mode="hard", alpha=0.5).resolved(art.defaults).follows_twin
+    with pytest.raises(SteeringValidationError, match="reach"):
+        SteeringParams(mode="hard", reach="deep")
