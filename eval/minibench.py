@@ -45,6 +45,7 @@ import datetime as dt
 import json
 import random
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -232,10 +233,12 @@ def history_leaks(record: dict[str, Any]) -> bool:
 
 
 def _build_user(rng: random.Random, user_id: str, split: str, fact: Fact, qtype: str,
-                n_distractors: int) -> dict[str, Any]:
+                n_distractors: int, maker: Callable[[random.Random], Any] | None = None) -> dict[str, Any]:
+    """One user: belief sessions for `fact`, a personal question (of type `qtype`, or drawn by
+    `maker`, which the broad set passes), distractors, dates. The caller re-draws on a leak."""
     slots = {"job": rng.choice(JOBS), "kin": "my " + rng.choice(KIN)}
     slots["Kin"] = _cap(slots["kin"])
-    personal = rng.choice(PERSONAL_MAKERS[qtype])(rng)
+    personal = (maker or rng.choice(PERSONAL_MAKERS[qtype]))(rng)
     n_belief = rng.choices((1, 2, 3), weights=(1, 4, 5))[0]
     if fact.id == "cap-aus" and user_id == DEMO_USER:
         beliefs, personal = [_DEMO_SESSIONS[i] for i in (0, 2, 3)], Personal(

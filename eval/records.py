@@ -23,6 +23,7 @@ from typing import Any, Iterator, Literal
 
 __all__ = [
     "BUNDLED_FILE",
+    "BUNDLED_NAMES",
     "QA",
     "Record",
     "RecordError",
@@ -303,6 +304,12 @@ def load_records(path: str | Path, split: Literal["train", "test", "dev", "all"]
     return list(iter_records(path, split))
 
 
-def bundled_path() -> Path:
-    """Path of the bundled mini benchmark (`fpps/eval/data/pfqabench-mini.jsonl`)."""
-    return Path(__file__).resolve().parent / "data" / BUNDLED_FILE
+BUNDLED_NAMES = ("mini", "broad", "dev")
+
+
+def bundled_path(name: str = "mini") -> Path:
+    """Path of a bundled file: the mini benchmark (`fpps/eval/data/pfqabench-mini.jsonl`, the
+    default), the broad calibration set (`broad`) or the hand-written dev set (`dev`)."""
+    if name not in BUNDLED_NAMES:
+        raise ValueError(f"bundled data name must be one of {', '.join(BUNDLED_NAMES)}, not {name!r}")
+    return Path(__file__).resolve().parent / "data" / (BUNDLED_FILE if name == "mini" else f"pfqabench-{name}.jsonl")

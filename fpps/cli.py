@@ -175,12 +175,12 @@ def _examples(path: str, split: str) -> list[Any]:
 
 
 def _data_arg(spec: str, default_split: str) -> tuple[str, str]:
-    """`FILE[:SPLIT]`, where FILE may be a bundled name (mini, dev)."""
-    from fpps.eval.records import bundled_path
+    """`FILE[:SPLIT]`, where FILE may be a bundled name (mini, broad, dev)."""
+    from fpps.eval.records import BUNDLED_NAMES, bundled_path
 
     path, _, split = spec.partition(":")
-    if not Path(path).exists() and path in ("mini", "dev"):
-        path = str(bundled_path().parent / f"pfqabench-{path}.jsonl")
+    if not Path(path).exists() and path in BUNDLED_NAMES:
+        path = str(bundled_path(path))
     if not Path(path).is_file():
         raise SystemExit(f"error: --data/--dev/--report: no such file {path!r}")
     return path, split or default_split
@@ -495,8 +495,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "on the hand-written dev set, report and save the artifact with it")
     g.add_argument("--artifact", help="artifact whose layer, probe and s_f are kept (default: shipped)")
     g.add_argument("--model", help="model folder (default: the embedded SmolLM2-135M-Instruct)")
-    g.add_argument("--data", default="mini", help="comma-separated FILE[:SPLIT] to fit on "
-                   "(split train unless given; mini and dev name the bundled files)")
+    g.add_argument("--data", default="mini,broad", help="comma-separated FILE[:SPLIT] to fit on "
+                   "(split train unless given; mini, broad and dev name the bundled files)")
     g.add_argument("--dev", default="dev", help="FILE[:SPLIT] that chooses the gate (never fitted)")
     g.add_argument("--report", default="mini:test", help="comma-separated FILE[:SPLIT] only reported")
     g.add_argument("--out", required=True, help="folder for the new artifact")
