@@ -51,9 +51,10 @@ from fpps.steering.reference import run_to_layer
 from .detok import TextTracker, sample_next
 from .kvbatch import KVBatch, cache_layers, left_pad
 from .prefix_cache import PrefixCache, PrefixHit, common_prefix, prefix_columns
+from .sampling import RowLogits, TokenLogprob, TopLogprob, token_logprob
 
 __all__ = ["EngineConfig", "EngineOverloaded", "GenerationRequest", "EngineOutput", "TokenEvent",
-           "SteeredEngine"]
+           "SteeredEngine", "TokenLogprob", "TopLogprob"]
 
 _MODE_CODE = {"off": MODE_OFF, "hard": MODE_HARD, "soft": MODE_SOFT, "mixed": MODE_MIXED}
 _ids = itertools.count()
@@ -123,6 +124,8 @@ class EngineOutput:
     layer: int | None
     artifact_id: str | None
     error: str | None = None
+    logprobs: tuple[TokenLogprob, ...] | None = None
+    """Per generated token, when the request asked (`SamplingParams.logprobs`)."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,8 @@ class TokenEvent:
     delta: str
     token_id: int | None = None
     final: EngineOutput | None = None
+    logprobs: tuple[TokenLogprob, ...] = ()
+    """Log-probabilities of the tokens generated since the previous event (when asked)."""
 
 
 @dataclass(eq=False)
@@ -144,7 +149,12 @@ class _Row:
     on_event: Callable[[TokenEvent], None] | None
     tracker: TextTracker
     generator: torch.Generator | None
+    logits: RowLogits
+    """This row's penalties, bias and min_tokens (`sampling.py`)."""
     generated: list[int] = field(default_factory=list)
+    logprobs: list[TokenLogprob] = field(default_factory=list)
+    logprobs_sent: int = 0
+    """How many of `logprobs` went out in events already."""
     p_hat: float | None = None
     branch: Branch = "none"
     follows_twin: bool = False
@@ -205,6 +215,8 @@ class SteeredEngine:
         self.joint_twins = config.twin_decode == "joint" or (
             config.twin_decode == "auto" and 4 * n_above <= adapter.num_layers)
         self._ctx: dict[str, Any] | None = None  # what the layer-L hook applies this pass
+        self._vocab = int(adapter.lm_head.weight.shape[0])
+        self._texts: dict[int, str] = {}
         self._cv = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -354,9 +366,24 @@ class SteeredEngine:
             gen = torch.Generator(device="cpu")
             gen.manual_seed(req.sampling.seed if req.sampling.seed is not None
                             else int(torch.randint(0, 2**62, (1,))))
+        logits = RowLogits(req.sampling, prompt_ids, self._vocab, self.adapter.eos_token_ids,
+                           self.adapter.device)
         return _Row(req=req, params=params, prompt_ids=prompt_ids, twin_ids=twin_ids,
                     on_event=on_event, tracker=TextTracker(self.adapter.decode, req.sampling.stop),
-                    generator=gen)
+                    generator=gen, logits=logits)
+
+    def _token_text(self, token: int) -> str:
+        """One token's text for log-probabilities (special tokens by name), cached per id."""
+        text = self._texts.get(token)
+        if text is None:
+            text = self._texts[token] = str(self.adapter.tokenizer.decode([token], skip_special_tokens=False))
+        return text
+
+    def _new_logprobs(self, row: _Row) -> tuple[TokenLogprob, ...]:
+        """The row's log-probabilities not yet sent in an event (marked sent)."""
+        new = tuple(row.logprobs[row.logprobs_sent:])
+        row.logprobs_sent = len(row.logprobs)
+        return new
 
     def _row_tensors(self, rows: Sequence[_Row], twin_rows: Sequence[_Row]) -> dict[str, Any]:
         """Per-row steering tensors for one pass (the logits-processor shape: only opted-in rows
@@ -591,14 +618,18 @@ class SteeredEngine:
     def _accept_all(self, rows: Sequence[_Row], logits: torch.Tensor) -> None:
         eos = self.adapter.eos_token_ids
         for row, lg in zip(rows, logits):
-            token = sample_next(lg, row.req.sampling, row.generator)
-            if token in eos and not row.req.sampling.ignore_eos:
+            sp = row.req.sampling
+            token = sample_next(row.logits.apply(lg), sp, row.generator)
+            if token in eos and not sp.ignore_eos:
                 row.finish = "stop"
                 continue
             row.generated.append(token)
+            row.logits.accept(token)
+            if sp.logprobs is not None:
+                row.logprobs.append(token_logprob(lg, token, sp.logprobs, self._token_text))
             delta = row.tracker.update(row.generated)
             if delta and row.on_event is not None:
-                row.on_event(TokenEvent(row.req.request_id, delta, token))
+                row.on_event(TokenEvent(row.req.request_id, delta, token, logprobs=self._new_logprobs(row)))
             if row.tracker.stopped:
                 row.finish = "stop"
             elif len(row.generated) >= row.req.sampling.max_tokens:
@@ -631,7 +662,8 @@ class SteeredEngine:
             completion_tokens=len(row.generated), p_hat=row.p_hat, gate=row.branch, mode=p.mode,
             effective_alpha=p.alpha if row.branch != "none" else 0.0, gamma=p.gamma, tau=p.tau,
             layer=self.layer, artifact_id=self.artifact.artifact_id if self.artifact else None,
-            error=error)
+            error=error, logprobs=tuple(row.logprobs) if row.req.sampling.logprobs is not None else None)
         if row.on_event is not None:
-            row.on_event(TokenEvent(row.req.request_id, tail, None, final=row.result))
+            row.on_event(TokenEvent(row.req.request_id, tail, None, final=row.result,
+                                    logprobs=self._new_logprobs(row)))
         row.done.set()

@@ -23,15 +23,16 @@ from ray.serve.handle import DeploymentHandle
 from .admission import CHAT_PATH
 from .audit import audit_steering, configure_audit_log
 from .config import ServerArgs, edge_capacity
-from .engine import EngineOutput, EngineOverloaded, GenerationRequest
+from .engine import EngineOutput, EngineOverloaded, GenerationRequest, TokenLogprob
 from .errors import ApiError, UnknownModelError, to_http
-from .memory import SESSION_ID_PATTERN, USER_ID_PATTERN, MemoryStore, sqlite_url
+from .memory import SESSION_ID_PATTERN, USER_ID_PATTERN, MemoryStore, UnknownUserError, sqlite_url
 from .playground import is_public_path, register_playground
 from .protocol import (
     ChatCompletionChunk,
     ChatCompletionRequest,
     ChatCompletionResponse,
     Choice,
+    ChoiceLogprobs,
     ChunkChoice,
     DeletedResponse,
     Delta,
@@ -43,6 +44,8 @@ from .protocol import (
     SessionCreateRequest,
     SessionListResponse,
     SessionResponse,
+    TokenLogprobOut,
+    TopLogprobOut,
     Usage,
 )
 from .tenancy import KeyScope, load_keyring
@@ -70,6 +73,16 @@ def _diagnostics(out: EngineOutput, sessions: int) -> FppsDiagnostics:
                            effective_strength=out.effective_alpha, gamma=out.gamma, tau=out.tau,
                            layer=out.layer, artifact_id=out.artifact_id, personalized=sessions > 0,
                            sessions=sessions)
+
+
+def _logprobs(entries: tuple[TokenLogprob, ...] | None) -> ChoiceLogprobs | None:
+    """The engine's per-token log-probabilities in OpenAI's `choices[i].logprobs` shape."""
+    if entries is None:
+        return None
+    return ChoiceLogprobs(content=[
+        TokenLogprobOut(token=e.token, logprob=e.logprob, bytes=list(e.bytes), top_logprobs=[
+            TopLogprobOut(token=t.token, logprob=t.logprob, bytes=list(t.bytes)) for t in e.top])
+        for e in entries])
 
 
 class _Metrics:
@@ -250,7 +263,10 @@ class FppsIngress:
             return sessions, [f.dates[i] for i in keep] if f.dates is not None else None
         if body.user is None:
             return [], None
-        stored = await asyncio.to_thread(self.store.list_sessions, body.user)
+        try:
+            stored = await asyncio.to_thread(self.store.list_sessions, body.user)
+        except UnknownUserError:  # OpenAI's `user` is a tag many clients always send: no memory yet
+            return [], None
         return [list(s.messages) for s in stored], [s.date for s in stored]
 
     async def _requests(self, body: ChatCompletionRequest, rid: str,
@@ -344,7 +360,8 @@ class FppsIngress:
         for i, o in enumerate(outs):
             self._audit(rid, principal, body, i, o, n_sessions)
         choices = [Choice(index=i, message=ResponseMessage(content=o.text), finish_reason=o.finish_reason,
-                          fpps=_diagnostics(o, n_sessions)) for i, o in enumerate(outs)]
+                          logprobs=_logprobs(o.logprobs), fpps=_diagnostics(o, n_sessions))
+                   for i, o in enumerate(outs)]
         return ChatCompletionResponse(id=rid, model=name, choices=choices, usage=self._usage(outs),
                                       fpps=_diagnostics(outs[-1], n_sessions))
 
@@ -386,8 +403,10 @@ class FppsIngress:
                     yield chunk([ChunkChoice(index=i, delta=Delta(role="assistant", content=""))])
                 while item is not None:
                     i = item["i"]
+                    lp = _logprobs(item.get("logprobs")) if body.logprobs else None
                     if item.get("delta"):
-                        yield chunk([ChunkChoice(index=i, delta=Delta(content=item["delta"]))])
+                        yield chunk([ChunkChoice(index=i, delta=Delta(content=item["delta"]), logprobs=lp)])
+                        lp = None
                     if "final" in item:
                         out: EngineOutput = item["final"]
                         outs[i] = out
@@ -395,6 +414,7 @@ class FppsIngress:
                         if out.finish_reason == "error":
                             raise RuntimeError(out.error)
                         yield chunk([ChunkChoice(index=i, delta=Delta(), finish_reason=out.finish_reason,
+                                                 logprobs=lp if lp and lp.content else None,
                                                  fpps=_diagnostics(out, n_sessions))])
                     item = await next_item()
                 ordered = [outs[i] for i in sorted(outs)]

@@ -16,9 +16,10 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any, Literal, Mapping
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from fpps.steering.params import SamplingParams, SteeringParams
+from fpps.steering.errors import SteeringValidationError
+from fpps.steering.params import MAX_LOGIT_BIAS, MAX_TOP_LOGPROBS, SamplingParams, SteeringParams
 
 from .memory import SESSION_ID_PATTERN, USER_ID_PATTERN
 
@@ -26,7 +27,15 @@ __all__ = [
     "ChatMessage", "FppsOptions", "ChatCompletionRequest", "FppsDiagnostics", "ChatCompletionResponse",
     "Choice", "ChunkChoice", "ChatCompletionChunk", "Usage", "ModelCard", "ModelList",
     "SessionCreateRequest", "SessionResponse", "SessionListResponse", "DeletedResponse",
+    "ResponseFormat", "ChoiceLogprobs", "TokenLogprobOut", "REFUSED_FIELDS",
 ]
+
+#: OpenAI chat fields fpps does not implement. They are declared so that a client that sends
+#: one gets a 400 naming it (never a silently different answer); `null` counts as not sent.
+REFUSED_FIELDS: tuple[str, ...] = (
+    "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call", "audio",
+    "modalities", "prediction", "web_search_options", "reasoning_effort", "verbosity",
+    "service_tier", "store", "metadata", "prompt_cache_key", "safety_identifier")
 
 _FORBID = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 Role = Literal["system", "developer", "user", "assistant"]
@@ -49,6 +58,18 @@ _Content = Annotated[str, Field(max_length=200_000), AfterValidator(_check_text)
 _Short = Annotated[str, Field(max_length=64), AfterValidator(_check_text)]
 _ModelName = Annotated[str, Field(max_length=256), AfterValidator(_check_text)]
 _Stop = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_check_text)]
+# logit_bias keys are token ids written as JSON object keys (strings), as OpenAI takes them.
+_TokenKey = Annotated[str, Field(pattern=r"^[0-9]{1,10}$")]
+_Bias = Annotated[float, Field(ge=-100.0, le=100.0)]
+
+
+class ResponseFormat(BaseModel):
+    """OpenAI's `response_format`. Only `text` (the default) is served; `json_object` and
+    `json_schema` are refused with a 400 naming `response_format` (no grammar engine yet)."""
+
+    model_config = _FORBID
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: dict[str, Any] | None = None
 
 
 class TextPart(BaseModel):
@@ -108,8 +129,46 @@ class ChatCompletionRequest(BaseModel):
     stream: bool = False
     stream_options: dict[Literal["include_usage"], bool] | None = None
     user: str | None = Field(default=None, pattern=USER_ID_PATTERN)
+    """End-user id: personalizes with the user's stored sessions; a user without any is
+    answered unpersonalized (`fpps.sessions` 0)."""
     n: int = Field(default=1, ge=1, le=8)
+    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    logit_bias: dict[_TokenKey, _Bias] | None = Field(default=None, max_length=MAX_LOGIT_BIAS)
+    """Token id (as a string key) to a bias in [-100, 100], at most 300 entries."""
+    repetition_penalty: float | None = Field(default=None, gt=0.0, le=2.0)
+    """vLLM's extension: 1 is off."""
+    min_tokens: int | None = Field(default=None, ge=0, le=4096)
+    """vLLM's extension: no end-of-sequence before this many tokens."""
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=MAX_TOP_LOGPROBS)
+    response_format: ResponseFormat | None = None
     fpps: FppsOptions | None = None
+    tools: Any = None
+    tool_choice: Any = None
+    parallel_tool_calls: Any = None
+    functions: Any = None
+    function_call: Any = None
+    audio: Any = None
+    modalities: Any = None
+    prediction: Any = None
+    web_search_options: Any = None
+    reasoning_effort: Any = None
+    verbosity: Any = None
+    service_tier: Any = None
+    store: Any = None
+    metadata: Any = None
+    prompt_cache_key: Any = None
+    safety_identifier: Any = None
+
+    @field_validator(*REFUSED_FIELDS, mode="before")
+    @classmethod
+    def _refuse(cls, value: Any, info: ValidationInfo) -> None:
+        """Every `REFUSED_FIELDS` entry: only `null` (not sent) passes."""
+        if value is not None:
+            raise ValueError(f"'{info.field_name}' is not supported by this server (fpps serves text "
+                             "chat without tools, audio or stored completions); omit it")
+        return None
 
     @field_validator("messages")
     @classmethod
@@ -146,9 +205,19 @@ class ChatCompletionRequest(BaseModel):
         max_tokens = self.max_completion_tokens or self.max_tokens or default_max_tokens
         stop: tuple[str, ...] = () if self.stop is None else (
             (self.stop,) if isinstance(self.stop, str) else tuple(self.stop))
-        return SamplingParams(max_tokens=max_tokens, temperature=self.temperature or 0.0,
-                              top_p=self.top_p if self.top_p is not None else 1.0, seed=self.seed,
-                              stop=stop)
+        if self.top_logprobs is not None and not self.logprobs:
+            raise SteeringValidationError("top_logprobs", self.top_logprobs, "needs 'logprobs': true")
+        if self.response_format is not None and self.response_format.type != "text":
+            raise SteeringValidationError("response_format", self.response_format.type,
+                                          "only 'text' is supported (no structured output yet)")
+        return SamplingParams(
+            max_tokens=max_tokens, temperature=self.temperature or 0.0,
+            top_p=self.top_p if self.top_p is not None else 1.0, seed=self.seed, stop=stop,
+            presence_penalty=self.presence_penalty or 0.0, frequency_penalty=self.frequency_penalty or 0.0,
+            repetition_penalty=self.repetition_penalty if self.repetition_penalty is not None else 1.0,
+            logit_bias={int(k): v for k, v in (self.logit_bias or {}).items()},
+            min_tokens=self.min_tokens or 0,
+            logprobs=(self.top_logprobs or 0) if self.logprobs else None)
 
 
 class FppsDiagnostics(BaseModel):
@@ -173,10 +242,28 @@ class ResponseMessage(BaseModel):
     content: str
 
 
+class TopLogprobOut(BaseModel):
+    token: str
+    logprob: float
+    bytes: list[int] | None
+
+
+class TokenLogprobOut(TopLogprobOut):
+    top_logprobs: list[TopLogprobOut]
+
+
+class ChoiceLogprobs(BaseModel):
+    """OpenAI's `choices[i].logprobs`: one entry per generated token."""
+
+    content: list[TokenLogprobOut] | None
+    refusal: list[TokenLogprobOut] | None = None
+
+
 class Choice(BaseModel):
     index: int
     message: ResponseMessage
     finish_reason: str
+    logprobs: ChoiceLogprobs | None = None
     fpps: FppsDiagnostics | None = None
 
 
@@ -205,6 +292,7 @@ class ChunkChoice(BaseModel):
     index: int
     delta: Delta
     finish_reason: str | None = None
+    logprobs: ChoiceLogprobs | None = None
     fpps: FppsDiagnostics | None = None
 
 
