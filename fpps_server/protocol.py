@@ -27,7 +27,8 @@ __all__ = [
     "ChatMessage", "FppsOptions", "ChatCompletionRequest", "FppsDiagnostics", "ChatCompletionResponse",
     "Choice", "ChunkChoice", "ChatCompletionChunk", "Usage", "ModelCard", "ModelList",
     "SessionCreateRequest", "SessionResponse", "SessionListResponse", "DeletedResponse",
-    "ResponseFormat", "ChoiceLogprobs", "TokenLogprobOut", "REFUSED_FIELDS",
+    "ResponseFormat", "ChoiceLogprobs", "TokenLogprobOut", "TopLogprobOut", "REFUSED_FIELDS",
+    "GenerationFields",
 ]
 
 #: OpenAI chat fields fpps does not implement. They are declared so that a client that sends
@@ -113,14 +114,12 @@ class FppsOptions(BaseModel):
     """Return two choices: index 0 unsteered, index 1 steered."""
 
 
-class ChatCompletionRequest(BaseModel):
-    """`POST /v1/chat/completions`."""
+class GenerationFields(BaseModel):
+    """The decoding and steering fields `/v1/chat/completions` and `/v1/completions` share."""
 
     model_config = _FORBID
-    messages: list[ChatMessage] = Field(min_length=1, max_length=512)
     model: _ModelName | None = None
     max_tokens: int | None = Field(default=None, ge=1, le=4096)
-    max_completion_tokens: int | None = Field(default=None, ge=1, le=4096)
     temperature: float | None = Field(default=None, ge=0.0, le=5.0)
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
     seed: int | None = Field(default=None, ge=0, lt=2**63)
@@ -140,10 +139,50 @@ class ChatCompletionRequest(BaseModel):
     """vLLM's extension: 1 is off."""
     min_tokens: int | None = Field(default=None, ge=0, le=4096)
     """vLLM's extension: no end-of-sequence before this many tokens."""
+    fpps: FppsOptions | None = None
+
+    def to_steering_params(self, defaults: Mapping[str, Any]) -> SteeringParams:
+        """Per-request steering, validated (raises `SteeringValidationError`).
+
+        Resolution order for every field: the request's value, then the server default
+        (`defaults`: deploy-time `ServerArgs`), then the paper default. gamma and tau left None
+        here are filled by the model deployment (live `reconfigure` overrides), then the
+        artifact's calibrated values, then `PAPER_DEFAULTS` (`SteeringParams.resolved`).
+        """
+        f = self.fpps or FppsOptions()
+
+        def pick(name: str, field: str, paper: Any) -> Any:
+            value = getattr(f, field)
+            if value is not None:
+                return value
+            return defaults.get(name) if defaults.get(name) is not None else paper
+
+        return SteeringParams(mode=pick("mode", "mode", "mixed"), alpha=pick("strength", "strength", 1.0),
+                              gamma=pick("gamma", "gamma", None), tau=pick("tau", "tau", None))
+
+    def _sampling(self, max_tokens: int, logprobs: int | None,
+                  prompt_logprobs: int | None = None) -> SamplingParams:
+        """`SamplingParams` of these fields (raises `SteeringValidationError`). Greedy unless
+        temperature > 0; fields left unset keep every option off."""
+        stop: tuple[str, ...] = () if self.stop is None else (
+            (self.stop,) if isinstance(self.stop, str) else tuple(self.stop))
+        return SamplingParams(
+            max_tokens=max_tokens, temperature=self.temperature or 0.0,
+            top_p=self.top_p if self.top_p is not None else 1.0, seed=self.seed, stop=stop,
+            presence_penalty=self.presence_penalty or 0.0, frequency_penalty=self.frequency_penalty or 0.0,
+            repetition_penalty=self.repetition_penalty if self.repetition_penalty is not None else 1.0,
+            logit_bias={int(k): v for k, v in (self.logit_bias or {}).items()},
+            min_tokens=self.min_tokens or 0, logprobs=logprobs, prompt_logprobs=prompt_logprobs)
+
+
+class ChatCompletionRequest(GenerationFields):
+    """`POST /v1/chat/completions`."""
+
+    messages: list[ChatMessage] = Field(min_length=1, max_length=512)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=4096)
     logprobs: bool | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=MAX_TOP_LOGPROBS)
     response_format: ResponseFormat | None = None
-    fpps: FppsOptions | None = None
     tools: Any = None
     tool_choice: Any = None
     parallel_tool_calls: Any = None
@@ -181,43 +220,15 @@ class ChatCompletionRequest(BaseModel):
     def question(self) -> str:
         return self.messages[-1].plain()["content"]
 
-    def to_steering_params(self, defaults: Mapping[str, Any]) -> SteeringParams:
-        """Per-request steering, validated (raises `SteeringValidationError`).
-
-        Resolution order for every field: the request's value, then the server default
-        (`defaults`: deploy-time `ServerArgs`), then the paper default. gamma and tau left None
-        here are filled by the model deployment (live `reconfigure` overrides), then the
-        artifact's calibrated values, then `PAPER_DEFAULTS` (`SteeringParams.resolved`).
-        """
-        f = self.fpps or FppsOptions()
-
-        def pick(name: str, field: str, paper: Any) -> Any:
-            value = getattr(f, field)
-            if value is not None:
-                return value
-            return defaults.get(name) if defaults.get(name) is not None else paper
-
-        return SteeringParams(mode=pick("mode", "mode", "mixed"), alpha=pick("strength", "strength", 1.0),
-                              gamma=pick("gamma", "gamma", None), tau=pick("tau", "tau", None))
-
     def to_sampling_params(self, default_max_tokens: int) -> SamplingParams:
         """Decoding options (raises `SteeringValidationError`). Greedy unless temperature > 0."""
         max_tokens = self.max_completion_tokens or self.max_tokens or default_max_tokens
-        stop: tuple[str, ...] = () if self.stop is None else (
-            (self.stop,) if isinstance(self.stop, str) else tuple(self.stop))
         if self.top_logprobs is not None and not self.logprobs:
             raise SteeringValidationError("top_logprobs", self.top_logprobs, "needs 'logprobs': true")
         if self.response_format is not None and self.response_format.type != "text":
             raise SteeringValidationError("response_format", self.response_format.type,
                                           "only 'text' is supported (no structured output yet)")
-        return SamplingParams(
-            max_tokens=max_tokens, temperature=self.temperature or 0.0,
-            top_p=self.top_p if self.top_p is not None else 1.0, seed=self.seed, stop=stop,
-            presence_penalty=self.presence_penalty or 0.0, frequency_penalty=self.frequency_penalty or 0.0,
-            repetition_penalty=self.repetition_penalty if self.repetition_penalty is not None else 1.0,
-            logit_bias={int(k): v for k, v in (self.logit_bias or {}).items()},
-            min_tokens=self.min_tokens or 0,
-            logprobs=(self.top_logprobs or 0) if self.logprobs else None)
+        return self._sampling(max_tokens, (self.top_logprobs or 0) if self.logprobs else None)
 
 
 class FppsDiagnostics(BaseModel):

@@ -29,7 +29,7 @@ import torch
 from fpps.steering.errors import SteeringValidationError
 from fpps.steering.params import SamplingParams
 
-__all__ = ["RowLogits", "TokenLogprob", "TopLogprob", "token_logprob"]
+__all__ = ["RowLogits", "TokenLogprob", "TopLogprob", "token_logprob", "prompt_logprobs"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,8 @@ class TokenLogprob:
     """A generated token's log-probability and its `top` alternatives, most likely first."""
 
     token: str
-    logprob: float
+    logprob: float | None
+    """None only for a prompt's first token, which nothing before it predicts."""
     bytes: tuple[int, ...]
     top: tuple[TopLogprob, ...] = ()
 
@@ -117,3 +118,24 @@ def token_logprob(logits: torch.Tensor, token: int, top: int,
                      for t, v in ((text_of(i), v) for i, v in zip(ids.tolist(), values.tolist())))
     text = text_of(token)
     return TokenLogprob(text, chosen, tuple(text.encode("utf-8")), alts)
+
+
+def prompt_logprobs(logits: torch.Tensor, ids: Sequence[int], top: int,
+                    text_of: Callable[[int], str]) -> tuple[TokenLogprob, ...]:
+    """Each prompt token's log-probability given the ones before it, from the prompt's logits
+    `[len(ids), vocab]` (position j predicts token j + 1); the first token gets None."""
+    lp = torch.log_softmax(logits[:-1].float(), dim=-1)  # [len(ids) - 1, vocab]
+    nxt = torch.tensor(list(ids[1:]), dtype=torch.long, device=lp.device)
+    chosen = lp.gather(1, nxt[:, None])[:, 0].tolist()
+    tops: list[tuple[TopLogprob, ...]] = [()] * len(chosen)
+    if top:
+        values, alt = lp.topk(top, dim=-1)
+        tops = [tuple(TopLogprob(t, v, tuple(t.encode("utf-8"))) for t, v in
+                      ((text_of(i), v) for i, v in zip(row_ids, row_vals)))
+                for row_ids, row_vals in zip(alt.tolist(), values.tolist())]
+    first = text_of(ids[0])
+    out = [TokenLogprob(first, None, tuple(first.encode("utf-8")))]
+    for tok, c, t in zip(ids[1:], chosen, tops):
+        text = text_of(tok)
+        out.append(TokenLogprob(text, c, tuple(text.encode("utf-8")), t))
+    return tuple(out)

@@ -162,6 +162,10 @@ class SamplingParams:
     """Return each generated token's log-probability and this many top alternatives, in
     [0, 20]; None returns none. Log-probabilities are the model's (steered) distribution before
     penalties, bias and temperature, as vLLM reports by default."""
+    prompt_logprobs: int | None = None
+    """vLLM's: also score the prompt: each prompt token's log-probability given the tokens
+    before it, with this many alternatives, in [0, 20] (`/v1/completions` with `echo`). The
+    prompt is then prefilled whole, without prefix reuse."""
 
     def __post_init__(self) -> None:
         if isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int):
@@ -195,6 +199,8 @@ class SamplingParams:
         _check_int("min_tokens", self.min_tokens, 0, self.max_tokens)
         if self.logprobs is not None:
             _check_int("logprobs", self.logprobs, 0, MAX_TOP_LOGPROBS)
+        if self.prompt_logprobs is not None:
+            _check_int("prompt_logprobs", self.prompt_logprobs, 0, MAX_TOP_LOGPROBS)
 
     @property
     def has_logits_processing(self) -> bool:
