@@ -52,6 +52,7 @@ from .detok import TextTracker, sample_next
 from .kvbatch import KVBatch, cache_layers, left_pad
 from .prefix_cache import PrefixCache, PrefixHit, common_prefix, prefix_columns
 from .sampling import RowLogits, TokenLogprob, TopLogprob, prompt_logprobs, token_logprob
+from .structured import Grammars, RowGrammar
 
 __all__ = ["EngineConfig", "EngineOverloaded", "GenerationRequest", "EngineOutput", "TokenEvent",
            "SteeredEngine", "TokenLogprob", "TopLogprob"]
@@ -156,6 +157,8 @@ class _Row:
     generator: torch.Generator | None
     logits: RowLogits
     """This row's penalties, bias and min_tokens (`sampling.py`)."""
+    grammar: RowGrammar | None = None
+    """This row's `response_format` mask (`structured.py`), if it asked for JSON."""
     generated: list[int] = field(default_factory=list)
     logprobs: list[TokenLogprob] = field(default_factory=list)
     logprobs_sent: int = 0
@@ -223,6 +226,7 @@ class SteeredEngine:
         self._ctx: dict[str, Any] | None = None  # what the layer-L hook applies this pass
         self._vocab = int(adapter.lm_head.weight.shape[0])
         self._texts: dict[int, str] = {}
+        self._grammars = Grammars(adapter.tokenizer, self._vocab, adapter.eos_token_ids)
         self._cv = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -374,9 +378,11 @@ class SteeredEngine:
                             else int(torch.randint(0, 2**62, (1,))))
         logits = RowLogits(req.sampling, prompt_ids, self._vocab, self.adapter.eos_token_ids,
                            self.adapter.device)
+        sp = req.sampling
+        grammar = None if sp.response_format == "text" else self._grammars.row(sp.json_schema)
         return _Row(req=req, params=params, prompt_ids=prompt_ids, twin_ids=twin_ids,
                     on_event=on_event, tracker=TextTracker(self.adapter.decode, req.sampling.stop),
-                    generator=gen, logits=logits)
+                    generator=gen, logits=logits, grammar=grammar)
 
     def _encode_prompt(self, req: GenerationRequest) -> list[int]:
         """The row's prompt ids: the chat template of `messages`, or the raw `prompt` (text
@@ -651,18 +657,23 @@ class SteeredEngine:
         eos = self.adapter.eos_token_ids
         for row, lg in zip(rows, logits):
             sp = row.req.sampling
-            token = sample_next(row.logits.apply(lg), sp, row.generator)
+            choose = row.logits.apply(lg)
+            if row.grammar is not None:
+                choose = row.grammar.mask(choose)
+            token = sample_next(choose, sp, row.generator)
             if token in eos and not sp.ignore_eos:
                 row.finish = "stop"
                 continue
             row.generated.append(token)
             row.logits.accept(token)
+            if row.grammar is not None:
+                row.grammar.accept(token)
             if sp.logprobs is not None:
                 row.logprobs.append(token_logprob(lg, token, sp.logprobs, self._token_text))
             delta = row.tracker.update(row.generated)
             if delta and row.on_event is not None:
                 row.on_event(TokenEvent(row.req.request_id, delta, token, logprobs=self._new_logprobs(row)))
-            if row.tracker.stopped:
+            if row.tracker.stopped or (row.grammar is not None and row.grammar.is_done):
                 row.finish = "stop"
             elif len(row.generated) >= row.req.sampling.max_tokens:
                 row.finish = "length"

@@ -13,6 +13,8 @@ response encoder, as a 500 instead of a 400 naming the field).
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
 from typing import Annotated, Any, Literal, Mapping
 
@@ -64,13 +66,23 @@ _TokenKey = Annotated[str, Field(pattern=r"^[0-9]{1,10}$")]
 _Bias = Annotated[float, Field(ge=-100.0, le=100.0)]
 
 
+class JsonSchemaFormat(BaseModel):
+    """`response_format.json_schema`: a named JSON Schema the answer must match."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, populate_by_name=True)
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+    description: _Content | None = None
+    schema_: dict[str, Any] = Field(default_factory=dict, alias="schema")
+    strict: bool | None = None
+
+
 class ResponseFormat(BaseModel):
-    """OpenAI's `response_format`. Only `text` (the default) is served; `json_object` and
-    `json_schema` are refused with a 400 naming `response_format` (no grammar engine yet)."""
+    """OpenAI's `response_format`: `text` (the default), `json_object` (any JSON object) or
+    `json_schema` (JSON matching a schema), enforced by a grammar mask (`structured.py`)."""
 
     model_config = _FORBID
     type: Literal["text", "json_object", "json_schema"]
-    json_schema: dict[str, Any] | None = None
+    json_schema: JsonSchemaFormat | None = None
 
 
 class TextPart(BaseModel):
@@ -225,10 +237,16 @@ class ChatCompletionRequest(GenerationFields):
         max_tokens = self.max_completion_tokens or self.max_tokens or default_max_tokens
         if self.top_logprobs is not None and not self.logprobs:
             raise SteeringValidationError("top_logprobs", self.top_logprobs, "needs 'logprobs': true")
-        if self.response_format is not None and self.response_format.type != "text":
-            raise SteeringValidationError("response_format", self.response_format.type,
-                                          "only 'text' is supported (no structured output yet)")
-        return self._sampling(max_tokens, (self.top_logprobs or 0) if self.logprobs else None)
+        sp = self._sampling(max_tokens, (self.top_logprobs or 0) if self.logprobs else None)
+        rf = self.response_format
+        if rf is None or rf.type == "text":
+            return sp
+        if rf.type == "json_object":
+            return dataclasses.replace(sp, response_format="json_object")
+        if rf.json_schema is None:
+            raise SteeringValidationError("response_format", None, "json_schema needs 'json_schema'")
+        return dataclasses.replace(sp, response_format="json_schema",
+                                   json_schema=json.dumps(rf.json_schema.schema_))
 
 
 class FppsDiagnostics(BaseModel):

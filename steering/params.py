@@ -8,6 +8,7 @@ that names the field, so a bad request never reaches the model. Change them with
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Literal, Mapping, get_args
@@ -166,6 +167,10 @@ class SamplingParams:
     """vLLM's: also score the prompt: each prompt token's log-probability given the tokens
     before it, with this many alternatives, in [0, 20] (`/v1/completions` with `echo`). The
     prompt is then prefilled whole, without prefix reuse."""
+    response_format: Literal["text", "json_object", "json_schema"] = "text"
+    """OpenAI's: free text, any JSON object, or JSON matching `json_schema` (a grammar mask)."""
+    json_schema: str | None = None
+    """The JSON Schema (as JSON text) of `response_format` json_schema; None otherwise."""
 
     def __post_init__(self) -> None:
         if isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int):
@@ -199,6 +204,19 @@ class SamplingParams:
         _check_int("min_tokens", self.min_tokens, 0, self.max_tokens)
         if self.logprobs is not None:
             _check_int("logprobs", self.logprobs, 0, MAX_TOP_LOGPROBS)
+        if self.response_format not in ("text", "json_object", "json_schema"):
+            raise SteeringValidationError("response_format", self.response_format,
+                                          "must be text, json_object or json_schema")
+        if (self.response_format == "json_schema") != (self.json_schema is not None):
+            raise SteeringValidationError("response_format", self.json_schema,
+                                          "json_schema needs a schema, and only it takes one")
+        if self.json_schema is not None:
+            try:
+                schema = json.loads(self.json_schema)
+            except (TypeError, ValueError):
+                schema = None
+            if not isinstance(schema, dict):
+                raise SteeringValidationError("response_format", self.json_schema, "the schema must be a JSON object")
         if self.prompt_logprobs is not None:
             _check_int("prompt_logprobs", self.prompt_logprobs, 0, MAX_TOP_LOGPROBS)
 
