@@ -5,6 +5,7 @@ stored sessions, and refusals that name the unimplemented field. One server for 
 
 from __future__ import annotations
 
+import json
 import math
 
 import openai
@@ -136,10 +137,39 @@ def test_unimplemented_fields_are_400_naming_them(oai, field, value):
     assert err["param"] == field and field in err["message"], err
 
 
-def test_structured_output_is_refused_naming_response_format(oai):
+CITY = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 30},
+                                         "is_capital": {"type": "boolean"}},
+        "required": ["city", "is_capital"], "additionalProperties": False}
+
+
+def test_json_object_answer_parses(oai):
+    r = _chat(oai, max_tokens=48, response_format={"type": "json_object"},
+              messages=[{"role": "user", "content": "Describe Paris as JSON."}])
+    assert isinstance(json.loads(r.choices[0].message.content), dict), r.choices[0].message.content
+
+
+def test_json_schema_answer_validates_also_when_steered(oai):
+    import jsonschema
+
+    fmt = {"type": "json_schema", "json_schema": {"name": "city", "schema": CITY, "strict": True}}
+    for extra in ({}, {"fpps": {"mode": "mixed", "history": HISTORY}}):
+        r = _chat(oai, max_tokens=48, response_format=fmt, extra_body=extra, messages=[
+            {"role": "user", "content": "Which city is the capital of Australia? Answer in JSON."}])
+        doc = json.loads(r.choices[0].message.content)
+        jsonschema.validate(doc, CITY)
+        assert r.choices[0].finish_reason == "stop"
+
+
+@pytest.mark.parametrize("fmt,param", [
+    ({"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "no-such-type"}}}, "response_format"),
+    ({"type": "json_schema"}, "response_format"),
+    ({"type": "json_schema", "json_schema": {"name": "x", "schema": "not an object"}}, "response_format.json_schema.schema"),
+    ({"type": "yaml"}, "response_format.type"),
+])
+def test_bad_response_format_is_400_naming_it(oai, fmt, param):
     with pytest.raises(openai.BadRequestError) as e:
-        _chat(oai, response_format={"type": "json_object"})
-    assert e.value.body["param"] == "response_format"
+        _chat(oai, response_format=fmt)
+    assert e.value.body["param"] == param, e.value.body
 
 
 # ---- /v1/completions ------------------------------------------------------------------------

@@ -322,7 +322,7 @@ SAMPLING_ROWS = [
     dict(min_tokens=12, frequency_penalty=2.0),
     dict(temperature=0.8, top_p=0.9, seed=7, presence_penalty=-1.0, logprobs=5),
     dict(frequency_penalty=-2.0, repetition_penalty=0.7, logprobs=20),
-    dict(logprobs=1),
+    dict(response_format="json_object", logprobs=1),
 ]
 
 
@@ -408,3 +408,26 @@ def test_logit_bias_past_the_vocabulary_names_the_field(engine):
     with pytest.raises(SteeringValidationError) as e:
         engine.submit(req)
     assert e.value.parameter == "logit_bias"
+
+
+def test_json_schema_rows_answer_valid_json_whatever_their_batch(engine):
+    import dataclasses
+    import json
+
+    schema = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 30},
+                                               "is_capital": {"type": "boolean"}},
+              "required": ["city", "is_capital"], "additionalProperties": False}
+    sp = SamplingParams(max_tokens=48, response_format="json_schema", json_schema=json.dumps(schema))
+    reqs = [dataclasses.replace(_request(i, m), sampling=sp) for i, m in enumerate(["off", "mixed", "hard"])]
+    together = engine.generate(reqs + [_request(5, "soft")])
+    for req, out in zip(reqs, together):
+        doc = json.loads(out.text)
+        assert out.finish_reason == "stop", out
+        assert set(doc) == {"city", "is_capital"} and isinstance(doc["is_capital"], bool), out.text
+        assert engine.generate([req])[0].token_ids == out.token_ids
+    from fpps.steering import SteeringValidationError
+
+    with pytest.raises(SteeringValidationError) as e:
+        engine.submit(dataclasses.replace(reqs[0], sampling=dataclasses.replace(
+            sp, json_schema=json.dumps({"type": "no-such-type"}))))
+    assert e.value.parameter == "response_format"
