@@ -221,3 +221,28 @@ def test_completions_refusals_name_the_field(http, body, param):
     r = http.post("/v1/completions", json=body)
     assert r.status_code == 400, r.text
     assert r.json()["error"]["param"].split("[")[0].split(".")[0] == param, r.json()
+
+
+# ---- LangChain (langchain-openai, a test dependency) ------------------------------------------
+def test_langchain_chat_openai_with_ui_defaults_logprobs_and_a_user(fpps_server):
+    from langchain_openai import ChatOpenAI
+
+    llm = ChatOpenAI(base_url=fpps_server.url + "/v1", api_key="unused", model="fpps", max_tokens=8,
+                     temperature=0, presence_penalty=0.0, frequency_penalty=0.0, seed=1, max_retries=0,
+                     model_kwargs={"user": "langchain-user"}).bind(logprobs=True, top_logprobs=2)
+    msg = llm.invoke("What is the capital of Australia?")
+    assert msg.content
+    content = msg.response_metadata["logprobs"]["content"]
+    assert content and all(len(t["top_logprobs"]) == 2 for t in content)
+    streamed = "".join(c.content for c in llm.stream("What is the capital of Australia?"))
+    assert streamed == msg.content
+
+
+def test_langchain_openai_llm_on_completions(fpps_server):
+    from langchain_openai import OpenAI
+
+    llm = OpenAI(base_url=fpps_server.url + "/v1", api_key="unused", model="fpps", max_tokens=4,
+                 temperature=0, max_retries=0, logprobs=1)
+    out = llm.generate(["The capital of France is"])
+    gen = out.generations[0][0]
+    assert gen.text and gen.generation_info["logprobs"]["tokens"]
