@@ -60,8 +60,7 @@ def test_penalties_and_bias_change_the_answer(oai):
 
 
 def _token_id(oai, token: str) -> int:
-    """The id of a token text, found through logit_bias: the one id whose +100 bias makes it the
-    first token. The server's tokenizer is not exposed, so ask the model."""
+    """The id of a one-token text, from the default model's tokenizer (the server's own)."""
     from transformers import AutoTokenizer
 
     from fpps.steering import default_model_dir
