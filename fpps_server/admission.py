@@ -27,9 +27,11 @@ from typing import Any
 
 from starlette.middleware import Middleware
 
-__all__ = ["ProxyAdmission", "proxy_middlewares", "CHAT_PATH", "LIMIT_ENV", "RETRY_AFTER_S"]
+__all__ = ["ProxyAdmission", "proxy_middlewares", "CHAT_PATH", "GENERATE_PATHS", "LIMIT_ENV", "RETRY_AFTER_S"]
 
 CHAT_PATH = "/v1/chat/completions"
+GENERATE_PATHS = (CHAT_PATH, "/v1/completions")
+"""The routes that generate, and so are admitted and counted."""
 METRICS_PATH = "/metrics"
 RETRY_AFTER_S = 1
 LIMIT_ENV = "FPPS_PROXY_ADMISSION_LIMIT"
@@ -69,7 +71,7 @@ class ProxyAdmission:
         path = scope.get("path")
         if path == METRICS_PATH and scope["method"] == "GET":
             return await self.app(scope, receive, self._metrics_appender(send))
-        if path != CHAT_PATH or scope["method"] != "POST":
+        if path not in GENERATE_PATHS or scope["method"] != "POST":
             return await self.app(scope, receive, send)
         if self.inflight >= self.limit:
             self.rejected += 1

@@ -6,6 +6,8 @@ Scenarios (16 requests each, same prompts, greedy, same max_tokens):
   mixed_half_hard     FPPS-M, half the rows gated hard (tau 0) with a lockstep twin
   distinct_strengths  FPPS-S with 16 different alphas in one batch
   shared_strength     FPPS-S with one alpha for all 16
+  penalties_logprobs  mode off, every row with presence/frequency/repetition penalties and
+                      logprobs with 5 alternatives (the per-row sampling cost, vs unsteered)
   hook_library        the hook-library way: one request at a time through `model.generate`,
                       a forward hook at L adding that request's vector (what repeng or
                       steering-vectors do: one global steering state per model)
@@ -64,14 +66,20 @@ def _sessions(user: int | None) -> list[list[dict[str, str]]]:
     return [first, *_SESSIONS[1:]]
 
 
+#: The `penalties_logprobs` scenario's sampling options (on every row).
+PENALTIES_LOGPROBS: dict[str, Any] = {"presence_penalty": 0.5, "frequency_penalty": 0.5,
+                                      "repetition_penalty": 1.1, "logprobs": 5}
+
+
 def _requests(n: int, max_tokens: int, steering: list[SteeringParams], *, distinct_users: bool = False,
-              ignore_eos: bool = False) -> list[GenerationRequest]:
+              ignore_eos: bool = False, sampling: dict[str, Any] | None = None) -> list[GenerationRequest]:
     out = []
     for i in range(n):
         q = _QUESTIONS[i % len(_QUESTIONS)]
         sessions = _sessions(i if distinct_users else None)
         out.append(GenerationRequest(RagPersonalizer(top_k=3).messages(q, sessions), history_free_messages(q),
-                                     steering[i], SamplingParams(max_tokens=max_tokens, ignore_eos=ignore_eos)))
+                                     steering[i], SamplingParams(max_tokens=max_tokens, ignore_eos=ignore_eos,
+                                                                 **(sampling or {}))))
     return out
 
 
@@ -191,10 +199,13 @@ def run_engine_bench(out_dir: Path | None = None, *, quick: bool = False, n: int
     # Rounds run every scenario in turn, so that a slow spell of a shared machine hits all of
     # them alike; each scenario reports its median round (by tokens/s) and every round's value.
     rounds: dict[str, list[dict[str, Any]]] = {
-        name: [] for name in [*scenarios, "hook_library", "distinct_users", "hook_library_distinct_users"]}
+        name: [] for name in [*scenarios, "penalties_logprobs", "hook_library", "distinct_users",
+                              "hook_library_distinct_users"]}
     for _ in range(repeats):
         for name, steering in scenarios.items():
             rounds[name].append(run_engine(engine, _requests(n, max_tokens, steering, ignore_eos=ignore_eos)))
+        rounds["penalties_logprobs"].append(run_engine(engine, _requests(
+            n, max_tokens, scenarios["unsteered"], ignore_eos=ignore_eos, sampling=PENALTIES_LOGPROBS)))
         rounds["hook_library"].append(_run_hook_library(
             adapter, artifact, _requests(n, max_tokens, scenarios["distinct_strengths"], ignore_eos=ignore_eos)))
         own = _requests(n, max_tokens, scenarios["distinct_strengths"], distinct_users=True, ignore_eos=ignore_eos)
@@ -213,6 +224,7 @@ def run_engine_bench(out_dir: Path | None = None, *, quick: bool = False, n: int
         "scenarios": results,
         "ratios": {
             "soft_vs_unsteered": round(tps["soft"] / tps["unsteered"], 3),
+            "penalties_logprobs_vs_unsteered": round(tps["penalties_logprobs"] / tps["unsteered"], 3),
             "mixed_half_hard_vs_unsteered": round(tps["mixed_half_hard"] / tps["unsteered"], 3),
             "distinct_vs_shared_strengths": round(tps["distinct_strengths"] / tps["shared_strength"], 3),
             "engine_vs_hook_library": round(tps["distinct_strengths"] / tps["hook_library"], 3),

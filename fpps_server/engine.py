@@ -51,9 +51,11 @@ from fpps.steering.reference import run_to_layer
 from .detok import TextTracker, sample_next
 from .kvbatch import KVBatch, cache_layers, left_pad
 from .prefix_cache import PrefixCache, PrefixHit, common_prefix, prefix_columns
+from .sampling import RowLogits, TokenLogprob, TopLogprob, prompt_logprobs, token_logprob
+from .structured import Grammars, RowGrammar
 
 __all__ = ["EngineConfig", "EngineOverloaded", "GenerationRequest", "EngineOutput", "TokenEvent",
-           "SteeredEngine"]
+           "SteeredEngine", "TokenLogprob", "TopLogprob"]
 
 _MODE_CODE = {"off": MODE_OFF, "hard": MODE_HARD, "soft": MODE_SOFT, "mixed": MODE_MIXED}
 _ids = itertools.count()
@@ -102,6 +104,9 @@ class GenerationRequest:
     steering: SteeringParams = field(default_factory=lambda: SteeringParams(mode="off"))
     sampling: SamplingParams = field(default_factory=SamplingParams)
     request_id: str = field(default_factory=lambda: f"req-{next(_ids)}")
+    prompt: str | tuple[int, ...] | None = None
+    """A raw completion prompt (text, or token ids) used as is instead of the chat template of
+    `messages` (`/v1/completions` without history)."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,10 @@ class EngineOutput:
     layer: int | None
     artifact_id: str | None
     error: str | None = None
+    logprobs: tuple[TokenLogprob, ...] | None = None
+    """Per generated token, when the request asked (`SamplingParams.logprobs`)."""
+    prompt_logprobs: tuple[TokenLogprob, ...] | None = None
+    """Per prompt token, when asked (`SamplingParams.prompt_logprobs`)."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +142,8 @@ class TokenEvent:
     delta: str
     token_id: int | None = None
     final: EngineOutput | None = None
+    logprobs: tuple[TokenLogprob, ...] = ()
+    """Log-probabilities of the tokens generated since the previous event (when asked)."""
 
 
 @dataclass(eq=False)
@@ -144,7 +155,15 @@ class _Row:
     on_event: Callable[[TokenEvent], None] | None
     tracker: TextTracker
     generator: torch.Generator | None
+    logits: RowLogits
+    """This row's penalties, bias and min_tokens (`sampling.py`)."""
+    grammar: RowGrammar | None = None
+    """This row's `response_format` mask (`structured.py`), if it asked for JSON."""
     generated: list[int] = field(default_factory=list)
+    logprobs: list[TokenLogprob] = field(default_factory=list)
+    logprobs_sent: int = 0
+    """How many of `logprobs` went out in events already."""
+    prompt_logprobs: tuple[TokenLogprob, ...] | None = None
     p_hat: float | None = None
     branch: Branch = "none"
     follows_twin: bool = False
@@ -205,6 +224,9 @@ class SteeredEngine:
         self.joint_twins = config.twin_decode == "joint" or (
             config.twin_decode == "auto" and 4 * n_above <= adapter.num_layers)
         self._ctx: dict[str, Any] | None = None  # what the layer-L hook applies this pass
+        self._vocab = int(adapter.lm_head.weight.shape[0])
+        self._texts: dict[int, str] = {}
+        self._grammars = Grammars(adapter.tokenizer, self._vocab, adapter.eos_token_ids)
         self._cv = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -336,7 +358,7 @@ class SteeredEngine:
         if params.can_go_hard and req.twin_messages is None:
             raise SteeringValidationError("twin_messages", None, "hard and mixed steering need "
                                           "the history-free prompt")
-        prompt_ids = self.adapter.encode_chat(req.messages)
+        prompt_ids = self._encode_prompt(req)
         twin_ids = self.adapter.encode_chat(req.twin_messages) if params.can_go_hard else None
         limit = self.adapter.max_context
         if len(prompt_ids) >= limit:
@@ -354,9 +376,42 @@ class SteeredEngine:
             gen = torch.Generator(device="cpu")
             gen.manual_seed(req.sampling.seed if req.sampling.seed is not None
                             else int(torch.randint(0, 2**62, (1,))))
+        logits = RowLogits(req.sampling, prompt_ids, self._vocab, self.adapter.eos_token_ids,
+                           self.adapter.device)
+        sp = req.sampling
+        grammar = None if sp.response_format == "text" else self._grammars.row(sp.json_schema)
         return _Row(req=req, params=params, prompt_ids=prompt_ids, twin_ids=twin_ids,
                     on_event=on_event, tracker=TextTracker(self.adapter.decode, req.sampling.stop),
-                    generator=gen)
+                    generator=gen, logits=logits, grammar=grammar)
+
+    def _encode_prompt(self, req: GenerationRequest) -> list[int]:
+        """The row's prompt ids: the chat template of `messages`, or the raw `prompt` (text
+        tokenized as is, or ids checked against the vocabulary)."""
+        if req.prompt is None:
+            return self.adapter.encode_chat(req.messages)
+        if isinstance(req.prompt, str):
+            ids = list(self.adapter.tokenizer(req.prompt)["input_ids"])
+        else:
+            ids = list(req.prompt)
+            bad = [t for t in ids if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < self._vocab]
+            if bad:
+                raise SteeringValidationError("prompt", bad[0], f"token ids must be in [0, {self._vocab})")
+        if not ids:
+            raise SteeringValidationError("prompt", req.prompt, "must have at least one token")
+        return ids
+
+    def _token_text(self, token: int) -> str:
+        """One token's text for log-probabilities (special tokens by name), cached per id."""
+        text = self._texts.get(token)
+        if text is None:
+            text = self._texts[token] = str(self.adapter.tokenizer.decode([token], skip_special_tokens=False))
+        return text
+
+    def _new_logprobs(self, row: _Row) -> tuple[TokenLogprob, ...]:
+        """The row's log-probabilities not yet sent in an event (marked sent)."""
+        new = tuple(row.logprobs[row.logprobs_sent:])
+        row.logprobs_sent = len(row.logprobs)
+        return new
 
     def _row_tensors(self, rows: Sequence[_Row], twin_rows: Sequence[_Row]) -> dict[str, Any]:
         """Per-row steering tensors for one pass (the logits-processor shape: only opted-in rows
@@ -441,14 +496,16 @@ class SteeredEngine:
         return None
 
     def _forward(self, ids: torch.Tensor, mask: torch.Tensor, pos: torch.Tensor, cache: Any,
-                 ctx: dict[str, Any] | None) -> torch.Tensor:
+                 ctx: dict[str, Any] | None, keep_all: bool = False) -> torch.Tensor:
+        """The pass's last-position logits `[rows, vocab]`, or with `keep_all` every position's
+        `[rows, pos, vocab]` (prompt scoring)."""
         self._ctx = ctx
         try:
             out = self.adapter.model(input_ids=ids, attention_mask=mask, position_ids=pos,
-                                     past_key_values=cache, use_cache=True, logits_to_keep=1)
+                                     past_key_values=cache, use_cache=True, logits_to_keep=0 if keep_all else 1)
         finally:
             self._ctx = None
-        return out.logits[:, -1, :]
+        return out.logits if keep_all else out.logits[:, -1, :]
 
     @torch.inference_mode()
     def _prefill(self, new: list[_Row]) -> None:
@@ -507,7 +564,9 @@ class SteeredEngine:
         dev, pad = self.adapter.device, int(self.adapter.tokenizer.pad_token_id)
         twin_new = [r for r in new if r.twin_ids is not None]
         pseqs, tseqs = [r.prompt_ids for r in new], [r.twin_ids or [] for r in twin_new]
-        hits = [self.prefix_cache.lookup(s) for s in pseqs] + [self.twin_prefix_cache.lookup(s) for s in tseqs]
+        scored = [r.req.sampling.prompt_logprobs is not None for r in new]
+        hits = [None if sc else self.prefix_cache.lookup(s) for s, sc in zip(pseqs, scored)] + \
+            [self.twin_prefix_cache.lookup(s) for s in tseqs]
         ids, mask, pos, cache, cached = self._prefix_inputs(pseqs + tseqs, hits, dev, pad)
         n, m = len(new), len(twin_new)
         ctx = None
@@ -517,7 +576,13 @@ class SteeredEngine:
             if m:
                 ctx["main_slots"] = torch.arange(n, device=dev)
                 ctx["twin_slots"] = torch.arange(n, n + m, device=dev)
-        logits = self._forward(ids, mask, pos, cache, ctx)
+        logits = self._forward(ids, mask, pos, cache, ctx, keep_all=any(scored))
+        if logits.dim() == 3:  # [rows, pos, vocab]: some rows score their prompt
+            for r, seq, sc, lg in zip(new, pseqs, scored, logits):
+                if sc:  # its prompt is the last len(seq) columns (left padding, no prefix hit)
+                    r.prompt_logprobs = prompt_logprobs(lg[-len(seq):], seq, r.req.sampling.prompt_logprobs or 0,
+                                                        self._token_text)
+            logits = logits[:, -1, :]
         both = KVBatch(cache, mask, [len(s) for s in pseqs + tseqs])
         batch, twin_batch = both.subset(list(range(n))), both.subset(list(range(n, n + m)))
         self._store_prefixes(self.prefix_cache, pseqs, batch, cached[:n])
@@ -591,15 +656,24 @@ class SteeredEngine:
     def _accept_all(self, rows: Sequence[_Row], logits: torch.Tensor) -> None:
         eos = self.adapter.eos_token_ids
         for row, lg in zip(rows, logits):
-            token = sample_next(lg, row.req.sampling, row.generator)
-            if token in eos and not row.req.sampling.ignore_eos:
+            sp = row.req.sampling
+            choose = row.logits.apply(lg)
+            if row.grammar is not None:
+                choose = row.grammar.mask(choose)
+            token = sample_next(choose, sp, row.generator)
+            if token in eos and not sp.ignore_eos:
                 row.finish = "stop"
                 continue
             row.generated.append(token)
+            row.logits.accept(token)
+            if row.grammar is not None:
+                row.grammar.accept(token)
+            if sp.logprobs is not None:
+                row.logprobs.append(token_logprob(lg, token, sp.logprobs, self._token_text))
             delta = row.tracker.update(row.generated)
             if delta and row.on_event is not None:
-                row.on_event(TokenEvent(row.req.request_id, delta, token))
-            if row.tracker.stopped:
+                row.on_event(TokenEvent(row.req.request_id, delta, token, logprobs=self._new_logprobs(row)))
+            if row.tracker.stopped or (row.grammar is not None and row.grammar.is_done):
                 row.finish = "stop"
             elif len(row.generated) >= row.req.sampling.max_tokens:
                 row.finish = "length"
@@ -631,7 +705,9 @@ class SteeredEngine:
             completion_tokens=len(row.generated), p_hat=row.p_hat, gate=row.branch, mode=p.mode,
             effective_alpha=p.alpha if row.branch != "none" else 0.0, gamma=p.gamma, tau=p.tau,
             layer=self.layer, artifact_id=self.artifact.artifact_id if self.artifact else None,
-            error=error)
+            error=error, logprobs=tuple(row.logprobs) if row.req.sampling.logprobs is not None else None,
+            prompt_logprobs=row.prompt_logprobs)
         if row.on_event is not None:
-            row.on_event(TokenEvent(row.req.request_id, tail, None, final=row.result))
+            row.on_event(TokenEvent(row.req.request_id, tail, None, final=row.result,
+                                    logprobs=self._new_logprobs(row)))
         row.done.set()

@@ -20,18 +20,26 @@ from ray import serve
 from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle
 
-from .admission import CHAT_PATH
+from .admission import CHAT_PATH, GENERATE_PATHS
+from .completions_protocol import (
+    COMPLETIONS_PATH,
+    CompletionChoice,
+    CompletionRequest,
+    CompletionResponse,
+    legacy_logprobs,
+)
 from .audit import audit_steering, configure_audit_log
 from .config import ServerArgs, edge_capacity
-from .engine import EngineOutput, EngineOverloaded, GenerationRequest
+from .engine import EngineOutput, EngineOverloaded, GenerationRequest, TokenLogprob
 from .errors import ApiError, UnknownModelError, to_http
-from .memory import SESSION_ID_PATTERN, USER_ID_PATTERN, MemoryStore, sqlite_url
+from .memory import SESSION_ID_PATTERN, USER_ID_PATTERN, MemoryStore, UnknownUserError, sqlite_url
 from .playground import is_public_path, register_playground
 from .protocol import (
     ChatCompletionChunk,
     ChatCompletionRequest,
     ChatCompletionResponse,
     Choice,
+    ChoiceLogprobs,
     ChunkChoice,
     DeletedResponse,
     Delta,
@@ -43,6 +51,8 @@ from .protocol import (
     SessionCreateRequest,
     SessionListResponse,
     SessionResponse,
+    TokenLogprobOut,
+    TopLogprobOut,
     Usage,
 )
 from .tenancy import KeyScope, load_keyring
@@ -70,6 +80,16 @@ def _diagnostics(out: EngineOutput, sessions: int) -> FppsDiagnostics:
                            effective_strength=out.effective_alpha, gamma=out.gamma, tau=out.tau,
                            layer=out.layer, artifact_id=out.artifact_id, personalized=sessions > 0,
                            sessions=sessions)
+
+
+def _logprobs(entries: tuple[TokenLogprob, ...] | None) -> ChoiceLogprobs | None:
+    """The engine's per-token log-probabilities in OpenAI's `choices[i].logprobs` shape."""
+    if entries is None:
+        return None
+    return ChoiceLogprobs(content=[
+        TokenLogprobOut(token=e.token, logprob=e.logprob, bytes=list(e.bytes), top_logprobs=[
+            TopLogprobOut(token=t.token, logprob=t.logprob, bytes=list(t.bytes)) for t in e.top])
+        for e in entries])
 
 
 class _Metrics:
@@ -157,7 +177,7 @@ class _Edge:
             if int(headers.get("content-length") or 0) > limit:
                 raise ApiError(413, f"request body exceeds {limit} bytes", code="body_too_large")
             scope["state"]["principal"] = self.ing.authorize(path, headers.get("authorization"))
-            if path == CHAT_PATH and scope.get("method") == "POST":
+            if path in GENERATE_PATHS and scope.get("method") == "POST":
                 if self.ing.inflight >= self.ing.max_inflight:
                     raise EngineOverloaded(f"{self.ing.inflight} requests in flight, the limit")
                 self.ing.inflight += 1
@@ -224,7 +244,7 @@ class FppsIngress:
     def route_label(path: str) -> str:
         if path.startswith("/v1/users/"):
             return "/v1/users/{user_id}/sessions" if "/sessions" in path else "/v1/users/{user_id}"
-        known = ("/v1/chat/completions", "/v1/models", "/health", "/ready", "/metrics", "/docs",
+        known = ("/v1/chat/completions", COMPLETIONS_PATH, "/v1/models", "/health", "/ready", "/metrics", "/docs",
                  "/openapi.json")
         return path if path in known else "other"
 
@@ -242,7 +262,7 @@ class FppsIngress:
             raise UnknownModelError(f"model '{name}' is not served here; use '{info['id']}'")
         return str(info["id"])
 
-    async def _history(self, body: ChatCompletionRequest) -> tuple[list[list[dict[str, str]]], list[str | None] | None]:
+    async def _history(self, body: ChatCompletionRequest | CompletionRequest) -> tuple[list[list[dict[str, str]]], list[str | None] | None]:
         f = body.fpps or FppsOptions()
         if f.history is not None:
             keep = [i for i, s in enumerate(f.history) if s]  # empty sessions carry nothing
@@ -250,7 +270,10 @@ class FppsIngress:
             return sessions, [f.dates[i] for i in keep] if f.dates is not None else None
         if body.user is None:
             return [], None
-        stored = await asyncio.to_thread(self.store.list_sessions, body.user)
+        try:
+            stored = await asyncio.to_thread(self.store.list_sessions, body.user)
+        except UnknownUserError:  # OpenAI's `user` is a tag many clients always send: no memory yet
+            return [], None
         return [list(s.messages) for s in stored], [s.date for s in stored]
 
     async def _requests(self, body: ChatCompletionRequest, rid: str,
@@ -303,8 +326,8 @@ class FppsIngress:
         raise ApiError(400, e.get("message", "invalid request"), param=e.get("param"), code="invalid_value")
 
     @staticmethod
-    def _audit(rid: str, principal: KeyScope, body: ChatCompletionRequest, i: int, out: EngineOutput,
-               n_sessions: int) -> None:
+    def _audit(rid: str, principal: KeyScope, body: ChatCompletionRequest | CompletionRequest, i: int,
+               out: EngineOutput, n_sessions: int) -> None:
         audit_steering(request_id=rid, key_id=principal.key_id, user=body.user, choice=i, mode=out.mode,
                        p_hat=out.p_hat, gate=out.gate, strength=out.effective_alpha, sessions=n_sessions,
                        finish_reason=out.finish_reason)
@@ -324,6 +347,18 @@ class FppsIngress:
             return StreamingResponse(await self._sse(body, reqs, rid, name, n_sessions, principal),
                                      media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        outs = await self._run(reqs)
+        for i, o in enumerate(outs):
+            self._audit(rid, principal, body, i, o, n_sessions)
+        choices = [Choice(index=i, message=ResponseMessage(content=o.text), finish_reason=o.finish_reason,
+                          logprobs=_logprobs(o.logprobs), fpps=_diagnostics(o, n_sessions))
+                   for i, o in enumerate(outs)]
+        return ChatCompletionResponse(id=rid, model=name, choices=choices, usage=self._usage(outs),
+                                      fpps=_diagnostics(outs[-1], n_sessions))
+
+    async def _run(self, reqs: list[GenerationRequest]) -> list[EngineOutput]:
+        """Generate `reqs` together on the model deployment, under the request timeout; engine
+        errors become the exceptions `to_http` maps."""
         response = self.model.generate.remote(reqs)
         try:
             result = await asyncio.wait_for(response, self.args.request_timeout_s)
@@ -341,12 +376,70 @@ class FppsIngress:
         if any(o.finish_reason == "error" for o in outs):
             raise RuntimeError(next(o.error for o in outs if o.finish_reason == "error"))
         self.metrics.record(outs)
+        return outs
+
+    # ---- completions ------------------------------------------------------------------------
+    async def completions(self, body: CompletionRequest, rid: str, principal: KeyScope) -> CompletionResponse:
+        """`/v1/completions`: each prompt `n` times (or unsteered then steered with `compare`),
+        raw prompts unsteered, personalized text prompts steered as in chat."""
+        from fpps.steering import RagPersonalizer, SteeringParams, history_free_messages
+
+        name = await self._check_model(body.model)
+        if body.stream:
+            raise ApiError(400, "streaming is not supported on /v1/completions yet; use "
+                           "/v1/chat/completions or stream=false", param="stream")
+        f = body.fpps or FppsOptions()
+        steering = body.to_steering_params(self.defaults)
+        if body.user is not None:
+            principal.check_user(body.user, "user")
+        alpha = principal.check_steering(steering.mode, steering.alpha, mode_given=f.mode is not None,
+                                         strength_given=f.strength is not None, compare=f.compare)
+        steering = dataclasses.replace(steering, alpha=alpha)
+        if f.compare and body.n != 1:
+            raise ApiError(400, "'compare' returns two choices and needs n = 1", param="n")
+        sessions, dates = await self._history(body)
+        if sessions and body.echo:
+            raise ApiError(400, "'echo' scores the raw prompt and cannot be combined with "
+                           "personalization (fpps.history or a user with stored sessions)", param="echo")
+        prompts = body.prompts()
+        reqs: list[GenerationRequest] = []
+        for j, p in enumerate(prompts):
+            sampling = body.to_sampling_params(self.args.default_max_tokens,
+                                               score_prompt=body.echo and (body.logprobs is not None
+                                                                           or not isinstance(p, str)))
+            if sessions:
+                if not isinstance(p, str):
+                    raise ApiError(400, "personalization needs a text prompt, not token ids", param="prompt")
+                msgs = RagPersonalizer(top_k=f.top_k or self.args.top_k).messages(p, sessions, dates, f.current_date)
+                twin: list[dict[str, str]] | None = history_free_messages(p, f.current_date)
+                row_steer, prompt = steering, None
+            else:
+                msgs, twin, row_steer, prompt = [], None, dataclasses.replace(steering, mode="off"), p
+            variants = [SteeringParams(mode="off"), row_steer] if f.compare else [row_steer] * body.n
+            for k, s in enumerate(variants):
+                sp = sampling if sampling.seed is None or k == 0 else dataclasses.replace(sampling, seed=sampling.seed + k)
+                reqs.append(GenerationRequest(messages=msgs, twin_messages=twin if s.is_active else None,
+                                              steering=s, sampling=sp, request_id=f"{rid}-{len(reqs)}",
+                                              prompt=prompt))
+        outs = await self._run(reqs)
+        per = len(reqs) // len(prompts)
+        choices = []
         for i, o in enumerate(outs):
-            self._audit(rid, principal, body, i, o, n_sessions)
-        choices = [Choice(index=i, message=ResponseMessage(content=o.text), finish_reason=o.finish_reason,
-                          fpps=_diagnostics(o, n_sessions)) for i, o in enumerate(outs)]
-        return ChatCompletionResponse(id=rid, model=name, choices=choices, usage=self._usage(outs),
-                                      fpps=_diagnostics(outs[-1], n_sessions))
+            self._audit(rid, principal, body, i, o, len(sessions))
+            p = prompts[i // per]
+            head = "" if not body.echo else p if isinstance(p, str) else \
+                "".join(e.token for e in o.prompt_logprobs or ())
+            lp = None
+            if body.logprobs is not None:
+                entries = (list(o.prompt_logprobs or ()) if body.echo else []) + list(o.logprobs or ())
+                lp = legacy_logprobs(entries)
+            choices.append(CompletionChoice(index=i, text=head + o.text, logprobs=lp, finish_reason=o.finish_reason,
+                                            fpps=_diagnostics(o, len(sessions))))
+        prompt_tokens = sum(outs[j * per].prompt_tokens for j in range(len(prompts)))
+        completion = sum(o.completion_tokens for o in outs)
+        return CompletionResponse(id=rid, model=name, choices=choices, fpps=_diagnostics(outs[-1], len(sessions)),
+                                  usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion,
+                                              total_tokens=prompt_tokens + completion))
 
     async def _sse(self, body: ChatCompletionRequest, reqs: list[GenerationRequest], rid: str, name: str,
                    n_sessions: int, principal: KeyScope) -> AsyncIterator[str]:
@@ -386,8 +479,10 @@ class FppsIngress:
                     yield chunk([ChunkChoice(index=i, delta=Delta(role="assistant", content=""))])
                 while item is not None:
                     i = item["i"]
+                    lp = _logprobs(item.get("logprobs")) if body.logprobs else None
                     if item.get("delta"):
-                        yield chunk([ChunkChoice(index=i, delta=Delta(content=item["delta"]))])
+                        yield chunk([ChunkChoice(index=i, delta=Delta(content=item["delta"]), logprobs=lp)])
+                        lp = None
                     if "final" in item:
                         out: EngineOutput = item["final"]
                         outs[i] = out
@@ -395,6 +490,7 @@ class FppsIngress:
                         if out.finish_reason == "error":
                             raise RuntimeError(out.error)
                         yield chunk([ChunkChoice(index=i, delta=Delta(), finish_reason=out.finish_reason,
+                                                 logprobs=lp if lp and lp.content else None,
                                                  fpps=_diagnostics(out, n_sessions))])
                     item = await next_item()
                 ordered = [outs[i] for i in sorted(outs)]
@@ -450,6 +546,10 @@ def _create_api(ing: FppsIngress) -> Any:
     @app.post(CHAT_PATH, response_model=None)
     async def chat_completions(request: Request, body: ChatCompletionRequest = Body(...)) -> Any:
         return await ing.chat(body, request.state.request_id, _principal(request))
+
+    @app.post(COMPLETIONS_PATH, response_model=None)
+    async def completions(request: Request, body: CompletionRequest = Body(...)) -> Any:
+        return await ing.completions(body, request.state.request_id, _principal(request))
 
     @app.get("/v1/models", response_model=ModelList)
     async def models() -> ModelList:

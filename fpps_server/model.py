@@ -111,7 +111,8 @@ class FppsModel:
                 t.cancel()
 
     async def stream(self, reqs: list[GenerationRequest]) -> AsyncIterator[dict[str, Any]]:
-        """Merged events of the requests: `{"i", "delta"}`, then `{"i", "final"}` per request.
+        """Merged events of the requests: `{"i", "delta", "logprobs"}`, then `{"i", "final"}` per
+        request (`logprobs`: the events' `TokenEvent.logprobs`).
 
         An error before the first token is the only item: `{"error": {...}}`."""
         queue: asyncio.Queue[tuple[int, Any, Exception | None]] = asyncio.Queue()
@@ -133,9 +134,9 @@ class FppsModel:
                     return
                 if ev.final is not None:
                     left -= 1
-                    yield {"i": i, "delta": ev.delta, "final": ev.final}
+                    yield {"i": i, "delta": ev.delta, "final": ev.final, "logprobs": ev.logprobs}
                 elif ev.delta:
-                    yield {"i": i, "delta": ev.delta}
+                    yield {"i": i, "delta": ev.delta, "logprobs": ev.logprobs}
         finally:
             for t in tasks:
                 t.cancel()

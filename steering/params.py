@@ -8,6 +8,7 @@ that names the field, so a bad request never reaches the model. Change them with
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Literal, Mapping, get_args
@@ -25,6 +26,10 @@ REACHES: tuple[str, ...] = get_args(Reach)
 PAPER_DEFAULTS: Mapping[str, float] = {"gamma": 0.3, "tau_hard": 0.2, "tau_mixed": 0.3}
 
 GAMMA_MAX = 10.0
+MAX_LOGIT_BIAS = 300
+"""Entries of `SamplingParams.logit_bias` (OpenAI's limit)."""
+MAX_TOP_LOGPROBS = 20
+"""Alternatives per token in `SamplingParams.logprobs` (OpenAI's limit)."""
 
 
 def _check_number(name: str, value: object, lo: float, hi: float) -> float:
@@ -36,6 +41,30 @@ def _check_number(name: str, value: object, lo: float, hi: float) -> float:
     if not lo <= v <= hi:
         raise SteeringValidationError(name, value, f"must be in [{lo}, {hi}]")
     return v
+
+
+def _check_int(name: str, value: object, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SteeringValidationError(name, value, "must be an integer")
+    if not lo <= value <= hi:
+        raise SteeringValidationError(name, value, f"must be in [{lo}, {hi}]")
+    return value
+
+
+def _check_logit_bias(value: object) -> tuple[tuple[int, float], ...]:
+    """`logit_bias` as sorted (token id, bias) pairs: a mapping or pairs, at most 300 entries,
+    ids >= 0, biases finite in [-100, 100] (OpenAI's limits)."""
+    items = list(value.items()) if isinstance(value, Mapping) else value
+    if not isinstance(items, (list, tuple)):
+        raise SteeringValidationError("logit_bias", value, "must map token ids to biases")
+    if len(items) > MAX_LOGIT_BIAS:
+        raise SteeringValidationError("logit_bias", f"{len(items)} entries", f"at most {MAX_LOGIT_BIAS} entries")
+    out: dict[int, float] = {}
+    for item in items:
+        if not isinstance(item, (list, tuple)) or len(item) != 2:
+            raise SteeringValidationError("logit_bias", item, "entries must be (token id, bias) pairs")
+        out[_check_int("logit_bias", item[0], 0, 2**31 - 1)] = _check_number("logit_bias", item[1], -100.0, 100.0)
+    return tuple(sorted(out.items()))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,6 +146,31 @@ class SamplingParams:
     ignore_eos: bool = False
     """Keep generating after an end-of-sequence token, to exactly `max_tokens` (vLLM's
     `ignore_eos`): benchmarks use it so that every scenario decodes the same number of tokens."""
+    presence_penalty: float = 0.0
+    """OpenAI's: subtracted once from the logit of every token already generated, in [-2, 2]."""
+    frequency_penalty: float = 0.0
+    """OpenAI's: subtracted from each token's logit per time it was generated, in [-2, 2]."""
+    repetition_penalty: float = 1.0
+    """vLLM's (CTRL): logits of tokens seen in the prompt or the output are divided by it when
+    positive and multiplied when negative, in (0, 2]; 1 is off."""
+    logit_bias: tuple[tuple[int, float], ...] = field(default_factory=tuple)
+    """OpenAI's: (token id, bias in [-100, 100]) pairs added to the logits, at most 300; a
+    mapping is accepted and stored sorted. Ids past the vocabulary are refused by the engine."""
+    min_tokens: int = 0
+    """vLLM's: end-of-sequence tokens are masked until this many tokens were generated
+    (stop strings still apply), in [0, max_tokens]."""
+    logprobs: int | None = None
+    """Return each generated token's log-probability and this many top alternatives, in
+    [0, 20]; None returns none. Log-probabilities are the model's (steered) distribution before
+    penalties, bias and temperature, as vLLM reports by default."""
+    prompt_logprobs: int | None = None
+    """vLLM's: also score the prompt: each prompt token's log-probability given the tokens
+    before it, with this many alternatives, in [0, 20] (`/v1/completions` with `echo`). The
+    prompt is then prefilled whole, without prefix reuse."""
+    response_format: Literal["text", "json_object", "json_schema"] = "text"
+    """OpenAI's: free text, any JSON object, or JSON matching `json_schema` (a grammar mask)."""
+    json_schema: str | None = None
+    """The JSON Schema (as JSON text) of `response_format` json_schema; None otherwise."""
 
     def __post_init__(self) -> None:
         if isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int):
@@ -140,6 +194,38 @@ class SamplingParams:
         object.__setattr__(self, "stop", stop)
         if not isinstance(self.ignore_eos, bool):
             raise SteeringValidationError("ignore_eos", self.ignore_eos, "must be true or false")
+        for name in ("presence_penalty", "frequency_penalty"):
+            object.__setattr__(self, name, _check_number(name, getattr(self, name), -2.0, 2.0))
+        rep = _check_number("repetition_penalty", self.repetition_penalty, 0.0, 2.0)
+        if rep <= 0.0:
+            raise SteeringValidationError("repetition_penalty", self.repetition_penalty, "must be > 0")
+        object.__setattr__(self, "repetition_penalty", rep)
+        object.__setattr__(self, "logit_bias", _check_logit_bias(self.logit_bias))
+        _check_int("min_tokens", self.min_tokens, 0, self.max_tokens)
+        if self.logprobs is not None:
+            _check_int("logprobs", self.logprobs, 0, MAX_TOP_LOGPROBS)
+        if self.response_format not in ("text", "json_object", "json_schema"):
+            raise SteeringValidationError("response_format", self.response_format,
+                                          "must be text, json_object or json_schema")
+        if (self.response_format == "json_schema") != (self.json_schema is not None):
+            raise SteeringValidationError("response_format", self.json_schema,
+                                          "json_schema needs a schema, and only it takes one")
+        if self.json_schema is not None:
+            try:
+                schema = json.loads(self.json_schema)
+            except (TypeError, ValueError):
+                schema = None
+            if not isinstance(schema, dict):
+                raise SteeringValidationError("response_format", self.json_schema, "the schema must be a JSON object")
+        if self.prompt_logprobs is not None:
+            _check_int("prompt_logprobs", self.prompt_logprobs, 0, MAX_TOP_LOGPROBS)
+
+    @property
+    def has_logits_processing(self) -> bool:
+        """Whether any option changes the logits before the choice (penalties, bias,
+        min_tokens); without one the engine picks from the raw logits, byte for byte as before."""
+        return bool(self.presence_penalty or self.frequency_penalty or self.repetition_penalty != 1.0
+                    or self.logit_bias or self.min_tokens)
 
     @property
     def is_greedy(self) -> bool:

@@ -133,6 +133,7 @@ function requestBody(question) {
   const history = parseHistory();
   const body = { messages: [{ role: "user", content: question }], stream: $("stream").checked,
                  max_tokens: Number($("max-tokens").value) || 48, fpps };
+  if ($("probs").checked) { body.logprobs = true; body.top_logprobs = 3; }
   if (history) {
     fpps.history = history.sessions;
     if (history.dates) fpps.dates = history.dates;
@@ -178,10 +179,29 @@ function showGauge(d) {
     .filter(Boolean).join(" · ");
 }
 
+// Per-token probabilities (the "token probabilities" toggle): each token a span shaded by its
+// probability, its tooltip the top alternatives; with compare both answers show theirs, so the
+// steered tokens whose probability the edit moved stand out against the unsteered ones.
+function appendTokens(pane, entries) {
+  const box = $(`answer-${pane}`);
+  for (const t of entries) {
+    const span = document.createElement("span");
+    const p = Math.exp(t.logprob);
+    span.className = "tok";
+    span.textContent = t.token;
+    span.style.background = `rgba(37, 99, 235, ${(0.45 * (1 - p)).toFixed(3)})`;
+    span.title = [`${(100 * p).toFixed(1)}% ${JSON.stringify(t.token)}`,
+      ...(t.top_logprobs || []).map((a) => `  ${(100 * Math.exp(a.logprob)).toFixed(1)}% ${JSON.stringify(a.token)}`)]
+      .join("\n");
+    box.appendChild(span);
+  }
+}
+
 function showFinal(body) {
   const names = panes(body.choices.length === 2);
   body.choices.forEach((c) => {
-    $(`answer-${names[c.index]}`).textContent = c.message.content;
+    if (c.logprobs && c.logprobs.content) appendTokens(names[c.index], c.logprobs.content);
+    else $(`answer-${names[c.index]}`).textContent = c.message.content;
     showDiag(names[c.index], c.fpps, c.finish_reason);
   });
   showGauge(body.fpps);
@@ -209,7 +229,8 @@ async function readStream(res, compare) {
         if (chunk.error) throw new ApiError(0, chunk.error);
         for (const c of chunk.choices || []) {
           const name = names[c.index];
-          if (c.delta && c.delta.content) $(`answer-${name}`).textContent += c.delta.content;
+          if (c.logprobs && c.logprobs.content) appendTokens(name, c.logprobs.content);
+          else if (c.delta && c.delta.content) $(`answer-${name}`).textContent += c.delta.content;
           if (c.fpps) showDiag(name, c.fpps, c.finish_reason);
         }
         if (chunk.fpps) showGauge(chunk.fpps);

@@ -227,6 +227,18 @@ def test_compare_mixed_on_the_sydney_history_in_a_browser(playground_server, bro
     assert _text(d, "error").startswith("400:") and "fpps.tau" in _text(d, "error")
     d.find_element("id", "reset-advanced").click()
 
+    # The token-probability toggle: both answers as tokens shaded by probability, streamed.
+    d.find_element("id", "probs").click()
+    d.find_element("id", "ask").click()
+    WebDriverWait(d, 600, poll_frequency=1).until(
+        lambda d: d.find_element("id", "ask").is_enabled() and d.find_elements("css selector", "#answer-off .tok")
+        and d.find_elements("css selector", "#answer-steered .tok"))
+    assert not d.find_element("id", "error").is_displayed()
+    tok = d.find_element("css selector", "#answer-steered .tok")
+    assert "%" in tok.get_attribute("title") and len(tok.get_attribute("title").splitlines()) == 4  # + top 3
+    d.save_screenshot(str(OUTPUT / "playground-probs.png"))
+    d.find_element("id", "probs").click()
+
     # Without compare and stream: one steered answer from the JSON response, gauge included.
     d.find_element("id", "compare").click(), d.find_element("id", "stream").click()
     d.find_element("id", "ask").click()

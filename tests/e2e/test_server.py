@@ -179,7 +179,6 @@ def test_prompt_longer_than_context_is_400_naming_the_limit(http):
 
 
 def test_not_found_errors_are_404(http, oai):
-    _err(chat(http, user="nobody-here"), 404, "user")
     _err(chat(http, model="gpt-4o"), 404, "model")
     _err(http.get("/v1/users/nobody-here/sessions"), 404)
     _err(http.delete("/v1/users/nobody-here"), 404)

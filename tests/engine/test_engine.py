@@ -311,3 +311,123 @@ def test_reach_resolves_from_the_artifact_and_is_validated(artifact):
     assert not SteeringParams(mode="hard", alpha=0.5).resolved(art.defaults).follows_twin
     with pytest.raises(SteeringValidationError, match="reach"):
         SteeringParams(mode="hard", reach="deep")
+
+
+# ---- per-row sampling options (issue 18): penalties, logit_bias, min_tokens, logprobs --------
+SAMPLING_ROWS = [
+    dict(),
+    dict(presence_penalty=1.5, frequency_penalty=1.0, logprobs=3),
+    dict(repetition_penalty=1.5, logprobs=0),
+    dict(logit_bias={13: 5.0, 28: -100.0}, logprobs=2),
+    dict(min_tokens=12, frequency_penalty=2.0),
+    dict(temperature=0.8, top_p=0.9, seed=7, presence_penalty=-1.0, logprobs=5),
+    dict(frequency_penalty=-2.0, repetition_penalty=0.7, logprobs=20),
+    dict(response_format="json_object", logprobs=1),
+]
+
+
+@pytest.fixture(scope="module")
+def sampling_batch():
+    import dataclasses
+
+    return [dataclasses.replace(_request(i, m, a), sampling=SamplingParams(max_tokens=10 + 2 * i, **kw))
+            for i, ((m, a), kw) in enumerate(zip(MODES, SAMPLING_ROWS))]
+
+
+def test_penalties_and_logprobs_alone_equal_cobatched(engine, sampling_batch):
+    together = engine.generate(sampling_batch)
+    for req, out in zip(sampling_batch, together):
+        alone = engine.generate([req])[0]
+        assert alone.token_ids == out.token_ids, req.sampling
+        assert (alone.logprobs is None) == (out.logprobs is None) == (req.sampling.logprobs is None)
+        for a, b in zip(alone.logprobs or (), out.logprobs or ()):
+            assert a.token == b.token and a.logprob == pytest.approx(b.logprob, abs=1e-4)
+            assert [t.token for t in a.top] == [t.token for t in b.top]
+
+
+def test_default_sampling_options_leave_greedy_tokens_unchanged(engine, mixed_batch, batched):
+    import dataclasses
+
+    zeros = SamplingParams(presence_penalty=0.0, frequency_penalty=0.0, repetition_penalty=1.0,
+                           logit_bias={}, min_tokens=0)
+    assert not zeros.has_logits_processing
+    for req, out in zip(mixed_batch[:3], batched[:3]):
+        again = engine.generate([dataclasses.replace(
+            req, sampling=dataclasses.replace(zeros, max_tokens=req.sampling.max_tokens))])[0]
+        assert again.token_ids == out.token_ids and again.text == out.text
+
+
+def test_penalties_bias_and_min_tokens_change_the_greedy_answer(engine):
+    import dataclasses
+
+    # Past its end of sequence the model repeats itself: what the penalties are for.
+    base = dataclasses.replace(_request(0, "off"), sampling=SamplingParams(max_tokens=32, ignore_eos=True))
+    plain = engine.generate([base])[0]
+    assert len(set(plain.token_ids)) < len(plain.token_ids)
+    first = plain.token_ids[0]
+    for kw in (dict(frequency_penalty=2.0, presence_penalty=2.0), dict(repetition_penalty=2.0),
+               dict(logit_bias={first: -100.0})):
+        out = engine.generate([dataclasses.replace(
+            base, sampling=SamplingParams(max_tokens=32, ignore_eos=True, **kw))])[0]
+        assert out.token_ids != plain.token_ids, kw
+        if "frequency_penalty" in kw:
+            assert len(set(out.token_ids)) > len(set(plain.token_ids))
+    banned = engine.generate([dataclasses.replace(base, sampling=SamplingParams(
+        max_tokens=24, logit_bias={first: -100.0}))])[0]
+    assert first not in banned.token_ids[:1]
+    short = engine.generate([dataclasses.replace(base, sampling=SamplingParams(max_tokens=4))])[0]
+    if short.finish_reason == "stop":  # min_tokens only matters for an answer that ends early
+        longer = engine.generate([dataclasses.replace(base, sampling=SamplingParams(max_tokens=4, min_tokens=4))])[0]
+        assert longer.completion_tokens == 4
+
+
+def test_greedy_logprobs_rank_the_chosen_token_first_and_stream_in_order(engine):
+    import dataclasses
+    import math
+
+    req = dataclasses.replace(_request(2, "mixed", max_tokens=12), sampling=SamplingParams(max_tokens=12, logprobs=3))
+    events = []
+    handle = engine.submit(req, on_event=events.append)
+    engine.generate([])
+    out = handle.result(timeout=60)
+    assert out.logprobs is not None and len(out.logprobs) == out.completion_tokens
+    for tok, lp in zip(out.token_ids, out.logprobs):
+        assert len(lp.top) == 3 and lp.top[0].token == lp.token
+        assert lp.logprob == lp.top[0].logprob and lp.logprob <= 0.0 and math.isfinite(lp.logprob)
+        assert lp.top[0].logprob >= lp.top[1].logprob >= lp.top[2].logprob
+        assert bytes(lp.bytes).decode("utf-8", "replace") == lp.token
+    assert [lp for e in events for lp in e.logprobs] == list(out.logprobs)
+
+
+def test_logit_bias_past_the_vocabulary_names_the_field(engine):
+    import dataclasses
+
+    from fpps.steering import SteeringValidationError
+
+    req = dataclasses.replace(_request(0), sampling=SamplingParams(logit_bias={10**9: 1.0}))
+    with pytest.raises(SteeringValidationError) as e:
+        engine.submit(req)
+    assert e.value.parameter == "logit_bias"
+
+
+def test_json_schema_rows_answer_valid_json_whatever_their_batch(engine):
+    import dataclasses
+    import json
+
+    schema = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 30},
+                                               "is_capital": {"type": "boolean"}},
+              "required": ["city", "is_capital"], "additionalProperties": False}
+    sp = SamplingParams(max_tokens=48, response_format="json_schema", json_schema=json.dumps(schema))
+    reqs = [dataclasses.replace(_request(i, m), sampling=sp) for i, m in enumerate(["off", "mixed", "hard"])]
+    together = engine.generate(reqs + [_request(5, "soft")])
+    for req, out in zip(reqs, together):
+        doc = json.loads(out.text)
+        assert out.finish_reason == "stop", out
+        assert set(doc) == {"city", "is_capital"} and isinstance(doc["is_capital"], bool), out.text
+        assert engine.generate([req])[0].token_ids == out.token_ids
+    from fpps.steering import SteeringValidationError
+
+    with pytest.raises(SteeringValidationError) as e:
+        engine.submit(dataclasses.replace(reqs[0], sampling=dataclasses.replace(
+            sp, json_schema=json.dumps({"type": "no-such-type"}))))
+    assert e.value.parameter == "response_format"
