@@ -5,7 +5,8 @@ The prompt is text or token ids, one or a list. Without personalization it is to
 (no chat template) and answered unsteered. With the `fpps` extension's `history` (or a `user`
 with stored sessions) a text prompt is the question of the same RAG prompt chat builds, steered
 the same way. `echo` with `logprobs` scores the prompt itself (vLLM's `prompt_logprobs`), which
-is only defined for the raw prompt, so it is refused together with personalization.
+is only defined for the raw prompt, so it is refused together with personalization. Streaming
+sends OpenAI's `text_completion` chunks: the echoed prompt first, then text deltas.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from fpps.steering.params import MAX_TOP_LOGPROBS, SamplingParams
 
 from .protocol import FppsDiagnostics, GenerationFields, Usage, _Content
 
-__all__ = ["CompletionRequest", "CompletionResponse", "CompletionChoice", "CompletionLogprobs",
-           "COMPLETIONS_PATH", "Prompt"]
+__all__ = ["CompletionRequest", "CompletionResponse", "CompletionChoice", "CompletionChunk",
+           "CompletionLogprobs", "COMPLETIONS_PATH", "Prompt", "legacy_logprobs"]
 
 COMPLETIONS_PATH = "/v1/completions"
 _MAX_PROMPTS = 64
@@ -88,8 +89,20 @@ class CompletionChoice(BaseModel):
     index: int
     text: str
     logprobs: CompletionLogprobs | None = None
-    finish_reason: str
+    finish_reason: str | None
+    """None only in a streamed chunk before the choice's last."""
     fpps: FppsDiagnostics | None = None
+
+
+class CompletionChunk(BaseModel):
+    """One streamed event of `/v1/completions` (OpenAI streams the same object, text deltas)."""
+
+    id: str
+    object: Literal["text_completion"] = "text_completion"
+    created: int = Field(default_factory=lambda: int(time.time()))
+    model: str
+    choices: list[CompletionChoice]
+    usage: Usage | None = None
 
 
 class CompletionResponse(BaseModel):

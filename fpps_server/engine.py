@@ -144,6 +144,8 @@ class TokenEvent:
     final: EngineOutput | None = None
     logprobs: tuple[TokenLogprob, ...] = ()
     """Log-probabilities of the tokens generated since the previous event (when asked)."""
+    prompt_logprobs: tuple[TokenLogprob, ...] | None = None
+    """The scored prompt (`SamplingParams.prompt_logprobs`), in the request's first event only."""
 
 
 @dataclass(eq=False)
@@ -164,6 +166,7 @@ class _Row:
     logprobs_sent: int = 0
     """How many of `logprobs` went out in events already."""
     prompt_logprobs: tuple[TokenLogprob, ...] | None = None
+    events_sent: int = 0
     p_hat: float | None = None
     branch: Branch = "none"
     follows_twin: bool = False
@@ -406,6 +409,12 @@ class SteeredEngine:
         if text is None:
             text = self._texts[token] = str(self.adapter.tokenizer.decode([token], skip_special_tokens=False))
         return text
+
+    @staticmethod
+    def _first_prompt_logprobs(row: _Row) -> tuple[TokenLogprob, ...] | None:
+        """The row's scored prompt for its first event, None for the others."""
+        row.events_sent += 1
+        return row.prompt_logprobs if row.events_sent == 1 else None
 
     def _new_logprobs(self, row: _Row) -> tuple[TokenLogprob, ...]:
         """The row's log-probabilities not yet sent in an event (marked sent)."""
@@ -672,7 +681,8 @@ class SteeredEngine:
                 row.logprobs.append(token_logprob(lg, token, sp.logprobs, self._token_text))
             delta = row.tracker.update(row.generated)
             if delta and row.on_event is not None:
-                row.on_event(TokenEvent(row.req.request_id, delta, token, logprobs=self._new_logprobs(row)))
+                row.on_event(TokenEvent(row.req.request_id, delta, token, logprobs=self._new_logprobs(row),
+                                        prompt_logprobs=self._first_prompt_logprobs(row)))
             if row.tracker.stopped or (row.grammar is not None and row.grammar.is_done):
                 row.finish = "stop"
             elif len(row.generated) >= row.req.sampling.max_tokens:
@@ -709,5 +719,5 @@ class SteeredEngine:
             prompt_logprobs=row.prompt_logprobs)
         if row.on_event is not None:
             row.on_event(TokenEvent(row.req.request_id, tail, None, final=row.result,
-                                    logprobs=self._new_logprobs(row)))
+                                    logprobs=self._new_logprobs(row), prompt_logprobs=self._first_prompt_logprobs(row)))
         row.done.set()

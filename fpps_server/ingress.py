@@ -24,8 +24,10 @@ from .admission import CHAT_PATH, GENERATE_PATHS
 from .completions_protocol import (
     COMPLETIONS_PATH,
     CompletionChoice,
+    CompletionChunk,
     CompletionRequest,
     CompletionResponse,
+    Prompt,
     legacy_logprobs,
 )
 from .audit import audit_steering, configure_audit_log
@@ -90,6 +92,13 @@ def _logprobs(entries: tuple[TokenLogprob, ...] | None) -> ChoiceLogprobs | None
         TokenLogprobOut(token=e.token, logprob=e.logprob, bytes=list(e.bytes), top_logprobs=[
             TopLogprobOut(token=t.token, logprob=t.logprob, bytes=list(t.bytes)) for t in e.top])
         for e in entries])
+
+
+def _completion_usage(outs: list[EngineOutput], per: int) -> Usage:
+    """Usage of a completions call: every prompt counted once (`per` choices each)."""
+    prompt = sum(outs[j].prompt_tokens for j in range(0, len(outs), per))
+    completion = sum(o.completion_tokens for o in outs)
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
 
 
 class _Metrics:
@@ -379,15 +388,14 @@ class FppsIngress:
         return outs
 
     # ---- completions ------------------------------------------------------------------------
-    async def completions(self, body: CompletionRequest, rid: str, principal: KeyScope) -> CompletionResponse:
+    async def completions(self, body: CompletionRequest, rid: str, principal: KeyScope) -> Any:
         """`/v1/completions`: each prompt `n` times (or unsteered then steered with `compare`),
         raw prompts unsteered, personalized text prompts steered as in chat."""
+        from fastapi.responses import StreamingResponse
+
         from fpps.steering import RagPersonalizer, SteeringParams, history_free_messages
 
         name = await self._check_model(body.model)
-        if body.stream:
-            raise ApiError(400, "streaming is not supported on /v1/completions yet; use "
-                           "/v1/chat/completions or stream=false", param="stream")
         f = body.fpps or FppsOptions()
         steering = body.to_steering_params(self.defaults)
         if body.user is not None:
@@ -421,6 +429,11 @@ class FppsIngress:
                 reqs.append(GenerationRequest(messages=msgs, twin_messages=twin if s.is_active else None,
                                               steering=s, sampling=sp, request_id=f"{rid}-{len(reqs)}",
                                               prompt=prompt))
+        if body.stream:
+            return StreamingResponse(await self._completion_sse(body, reqs, prompts, rid, name, len(sessions),
+                                                                principal),
+                                     media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         outs = await self._run(reqs)
         per = len(reqs) // len(prompts)
         choices = []
@@ -435,16 +448,13 @@ class FppsIngress:
                 lp = legacy_logprobs(entries)
             choices.append(CompletionChoice(index=i, text=head + o.text, logprobs=lp, finish_reason=o.finish_reason,
                                             fpps=_diagnostics(o, len(sessions))))
-        prompt_tokens = sum(outs[j * per].prompt_tokens for j in range(len(prompts)))
-        completion = sum(o.completion_tokens for o in outs)
         return CompletionResponse(id=rid, model=name, choices=choices, fpps=_diagnostics(outs[-1], len(sessions)),
-                                  usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion,
-                                              total_tokens=prompt_tokens + completion))
+                                  usage=_completion_usage(outs, per))
 
-    async def _sse(self, body: ChatCompletionRequest, reqs: list[GenerationRequest], rid: str, name: str,
-                   n_sessions: int, principal: KeyScope) -> AsyncIterator[str]:
-        """Start the stream and wait for its first item, so that errors before the first token
-        are real HTTP errors; then return the SSE body generator."""
+    async def _open_stream(self, reqs: list[GenerationRequest]) -> tuple[Any, dict[str, Any] | None, Any]:
+        """Start streaming `reqs` and wait for the first item (errors before the first token
+        raise here, as real HTTP errors): the handle call, that item, and the next-item
+        coroutine function (None at the end), all under the request timeout."""
         gen = self.model.options(stream=True).stream.remote(reqs)
         deadline = time.monotonic() + self.args.request_timeout_s
 
@@ -463,7 +473,74 @@ class FppsIngress:
             _cancel(gen)
             raise
         if first is not None and "error" in first:
+            _cancel(gen)
             self._raise_remote(first)
+        return gen, first, next_item
+
+    async def _completion_sse(self, body: CompletionRequest, reqs: list[GenerationRequest],
+                              prompts: list[Prompt], rid: str, name: str, n_sessions: int,
+                              principal: KeyScope) -> AsyncIterator[str]:
+        """`/v1/completions` streamed: with `echo`, each choice's prompt (and its scored tokens)
+        first; then its text deltas with their legacy logprobs, a finish chunk, usage if asked,
+        `[DONE]`."""
+        gen, first, next_item = await self._open_stream(reqs)
+        created = int(time.time())
+        include_usage = bool(body.stream_options and body.stream_options.get("include_usage"))
+        per = len(reqs) // len(prompts)
+        want_lp = body.logprobs is not None
+
+        def chunk(choices: list[CompletionChoice], **extra: Any) -> str:
+            c = CompletionChunk(id=rid, created=created, model=name, choices=choices, **extra)
+            return f"data: {c.model_dump_json(exclude_none=True)}\n\n"
+
+        async def body_iter() -> AsyncIterator[str]:
+            outs: dict[int, EngineOutput] = {}
+            offset: dict[int, int] = {}  # characters of choice i sent so far (legacy text_offset)
+            item = first
+            try:
+                while item is not None:
+                    i = item["i"]
+                    out: EngineOutput | None = item.get("final")
+                    if out is not None and out.finish_reason == "error":
+                        raise RuntimeError(out.error)
+                    if i not in offset:  # the choice's first event: the echo, once
+                        offset[i] = 0
+                        if body.echo:
+                            scored = list(item.get("prompt_logprobs") or ())
+                            p = prompts[i // per]
+                            head = p if isinstance(p, str) else "".join(e.token for e in scored)
+                            yield chunk([CompletionChoice(index=i, text=head, finish_reason=None, logprobs=(
+                                legacy_logprobs(scored) if want_lp and scored else None))])
+                            offset[i] = len(head)
+                    text, entries = item.get("delta") or "", list(item.get("logprobs") or ())
+                    lp = legacy_logprobs(entries, offset[i]) if want_lp and entries else None
+                    offset[i] += len(text)
+                    if text or lp is not None or out is not None:
+                        yield chunk([CompletionChoice(index=i, text=text, logprobs=lp,
+                                                      finish_reason=out.finish_reason if out else None,
+                                                      fpps=_diagnostics(out, n_sessions) if out else None)])
+                    if out is not None:
+                        outs[i] = out
+                        self._audit(rid, principal, body, i, out, n_sessions)
+                    item = await next_item()
+                ordered = [outs[i] for i in sorted(outs)]
+                self.metrics.record(ordered)
+                if include_usage:
+                    yield chunk([], usage=_completion_usage(ordered, per))
+                yield "data: [DONE]\n\n"
+            except Exception as exc:  # errors after the first token: the final event
+                _, err, _ = to_http(exc, rid)
+                yield f"data: {json.dumps(err)}\n\n"
+            finally:
+                _cancel(gen)
+
+        return body_iter()
+
+    async def _sse(self, body: ChatCompletionRequest, reqs: list[GenerationRequest], rid: str, name: str,
+                   n_sessions: int, principal: KeyScope) -> AsyncIterator[str]:
+        """Start the stream and wait for its first item, so that errors before the first token
+        are real HTTP errors; then return the SSE body generator."""
+        gen, first, next_item = await self._open_stream(reqs)
         created = int(time.time())
         include_usage = bool(body.stream_options and body.stream_options.get("include_usage"))
 

@@ -134,9 +134,10 @@ class FppsModel:
                     return
                 if ev.final is not None:
                     left -= 1
-                    yield {"i": i, "delta": ev.delta, "final": ev.final, "logprobs": ev.logprobs}
+                    yield {"i": i, "delta": ev.delta, "final": ev.final, "logprobs": ev.logprobs,
+                           "prompt_logprobs": ev.prompt_logprobs}
                 elif ev.delta:
-                    yield {"i": i, "delta": ev.delta, "logprobs": ev.logprobs}
+                    yield {"i": i, "delta": ev.delta, "logprobs": ev.logprobs, "prompt_logprobs": ev.prompt_logprobs}
         finally:
             for t in tasks:
                 t.cancel()

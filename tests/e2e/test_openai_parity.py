@@ -198,6 +198,28 @@ def test_completions_echo_and_logprobs_score_the_prompt(oai):
     assert plain.choices[0].text == c.text[len(prompt):]
 
 
+@pytest.mark.parametrize("echo", [False, True])
+def test_streamed_completions_equal_the_plain_ones(oai, echo):
+    kw = dict(model="fpps", prompt=["The capital of France is", "2 + 2 ="], max_tokens=5, echo=echo, logprobs=1)
+    plain = oai.completions.create(**kw)
+    text: dict[int, str] = {}
+    tokens: dict[int, list[str]] = {}
+    finish: dict[int, str] = {}
+    usage = None
+    for chunk in oai.completions.create(stream=True, stream_options={"include_usage": True}, **kw):
+        usage = chunk.usage or usage
+        for c in chunk.choices:
+            text[c.index] = text.get(c.index, "") + c.text
+            if c.logprobs is not None:
+                tokens.setdefault(c.index, []).extend(c.logprobs.tokens)
+            if c.finish_reason:
+                finish[c.index] = c.finish_reason
+    for c in plain.choices:
+        assert text[c.index] == c.text and tokens[c.index] == c.logprobs.tokens
+        assert finish[c.index] == c.finish_reason
+    assert usage is not None and usage.total_tokens == plain.usage.total_tokens
+
+
 def test_completions_take_token_ids_and_the_fpps_history(oai, http):
     ids = oai.completions.create(model="fpps", prompt=[504, 3575, 282], max_tokens=2, echo=True, logprobs=0)
     assert ids.choices[0].logprobs.token_logprobs[0] is None
@@ -211,7 +233,7 @@ def test_completions_take_token_ids_and_the_fpps_history(oai, http):
 
 @pytest.mark.parametrize("body,param", [
     ({"prompt": "hi", "suffix": "x"}, "suffix"), ({"prompt": "hi", "best_of": 3}, "best_of"),
-    ({"prompt": "hi", "stream": True}, "stream"), ({"prompt": []}, "prompt"), ({"prompt": ""}, "prompt"),
+({"prompt": []}, "prompt"), ({"prompt": ""}, "prompt"),
     ({"prompt": [[]]}, "prompt"), ({"prompt": [10**9]}, "prompt"), ({"prompt": "hi", "logprobs": 21}, "logprobs"),
     ({"prompt": "hi", "echo": True, "fpps": {"history": HISTORY}}, "echo"),
     ({"prompt": [1, 2], "fpps": {"history": HISTORY}}, "prompt"), ({"prompt": "hi", "tools": []}, "tools"),
