@@ -34,7 +34,7 @@ from typing import Any
 
 from .broadbench_personal import BROAD_MAKERS, BroadPersonal
 from .broadbench_words import BROAD_FACT_TABLE, CANDIDATE_FACT_TABLE, FACTUAL_FRAMES, FIRST_NAMES, KIN
-from .minibench import Fact, _build_user, history_leaks, write_jsonl
+from .minibench import Fact, _build_user, history_leaks, parse_facts, write_jsonl
 from .records import bundled_path, load_records
 
 __all__ = ["BROAD_FILE", "DEFAULT_SEED", "DEFAULT_USERS", "broad_facts", "build_records", "main", "shape_counts"]
@@ -45,17 +45,9 @@ DEFAULT_USERS = 360
 FRAMED_SHARE = 0.35
 
 
-def _parse(table: str) -> tuple[Fact, ...]:
-    out = []
-    for row in table.strip().splitlines():
-        fid, cat, question, answers, subject, wrong, topic = row.split("|")
-        out.append(Fact(fid, cat, question, tuple(answers.split(";")), subject, wrong, topic))
-    return tuple(out)
-
-
 def broad_facts(candidates: bool = False) -> tuple[Fact, ...]:
     """The broad set's facts (the probe-filtered table, or every candidate)."""
-    return _parse(CANDIDATE_FACT_TABLE if candidates else BROAD_FACT_TABLE)
+    return parse_facts(CANDIDATE_FACT_TABLE if candidates else BROAD_FACT_TABLE)
 
 
 def _frame(rng: random.Random, fact: Fact) -> tuple[str, str | None]:
@@ -143,17 +135,9 @@ def shape_counts(records: list[Any]) -> dict[str, Any]:
 def probe_candidates(current_dates: tuple[str, ...] = ("2024/06/01 (Sat) 09:00", "2025/02/11 (Tue) 18:30"),
                      batch_size: int = 16) -> dict[str, list[bool]]:
     """History-free greedy correctness of every candidate fact, per current date (the filter)."""
-    from fpps.steering import history_free_messages, load_model
-    from fpps.steering.generate import greedy_generate
-    from fpps.steering.judge import contains_answer
+    from .minibench_measure import probe_facts
 
-    adapter, facts = load_model(), broad_facts(candidates=True)
-    out: dict[str, list[bool]] = {f.id: [] for f in facts}
-    for date in current_dates:
-        texts = greedy_generate(adapter, [history_free_messages(f.question, date) for f in facts], 48, batch_size)
-        for f, text in zip(facts, texts):
-            out[f.id].append(contains_answer(text, f.answers))
-    return out
+    return probe_facts(current_dates, batch_size, facts=broad_facts(candidates=True))
 
 
 def broad_path() -> Path:

@@ -54,10 +54,6 @@ class BroadPersonal:
     date_answer: str | None = None  # kept for `minibench._build_user`; the broad set states dates in text
 
 
-def _pick(rng: random.Random, options: list[tuple[str, list[str]]]) -> tuple[str, list[str]]:
-    return rng.choice(options)
-
-
 def _finish(q: str, tags: list[str], answers: list[str], qtype: str, evidence: list[Turns]) -> BroadPersonal:
     tags = list(tags)
     if not has_first_person(q):
@@ -80,7 +76,7 @@ def _kin_place(rng: random.Random) -> BroadPersonal:
         f"Layers and comfortable shoes are always safe for {city}; check the forecast a week before.",
         f"Regular video calls and a shared playlist help a lot. {name} will appreciate it.",
     ))
-    q, tags = _pick(rng, [
+    q, tags = rng.choice([
         (f"Where does my {rel} live?", ["where", "third_party"]),
         (f"Which city does {name} live in now?", ["which", "third_party"]),
         (f"Where did {name} move to?", ["where", "third_party"]),
@@ -102,7 +98,7 @@ def _kin_instrument(rng: random.Random) -> BroadPersonal:
         "Check local rates, offer a trial lesson, and give a small discount for blocks of ten.",
         f"That's wonderful! Teaching {inst} is a real gift to a community.",
     ))
-    q, tags = _pick(rng, [
+    q, tags = rng.choice([
         (f"Which instrument does {name} teach?", ["which", "third_party"]),
         (f"What does my {rel} teach?", ["what", "third_party"]),
         (f"What instrument does {name} give lessons on?", ["what", "third_party"]),
@@ -124,7 +120,7 @@ def _pet_breed(rng: random.Random) -> BroadPersonal:
         f"Rubber chew toys and puzzle feeders are great for {pet}.",
         f"Give {pet} more exercise and something allowed to chew; praise the right choice.",
     ))
-    q, tags = _pick(rng, [
+    q, tags = rng.choice([
         (f"What breed is {pet}?", ["what", "third_party"]),
         (f"What kind of {kind} is {pet}?", ["what", "third_party"]),
         (f"Remind me what breed my {kind} is.", ["what", "third_party"]),
@@ -146,7 +142,7 @@ def _allergy_yes(rng: random.Random) -> BroadPersonal:
         f"Fruit, crackers you've checked, and homemade dips are easy to keep free of {food}.",
         f"Look for 'may contain' lines too; {food} can hide in sauces and baked goods.",
     ))
-    q, tags = _pick(rng, [
+    q, tags = rng.choice([
         (f"Is {name} allergic to {food}?", ["yes_no", "third_party"]),
         (f"Does my {rel} have a {food} allergy?", ["yes_no", "third_party"]),
         (f"Can {name} safely eat {food}?", ["yes_no", "third_party"]),
@@ -168,7 +164,7 @@ def _count(rng: random.Random) -> BroadPersonal:
         "Mix people who know each other with a few who don't, and put the host in the middle.",
         "A quiz and a simple card game keep a group of that size busy.",
     ))
-    q, tags = _pick(rng, [
+    q, tags = rng.choice([
         (f"How many guests are coming to the {event}?", ["how_many"]),
         (f"How many people are invited to {name}'s {event}?", ["how_many", "third_party"]),
         (f"Remind me how many people said yes to the {event}.", ["how_many"]),
@@ -190,7 +186,7 @@ def _event_date(rng: random.Random) -> BroadPersonal:
         "Smart casual is the safe choice unless the invitation says otherwise.",
         "A short friendly message with the new date and a thank-you for flexibility works well.",
     ))
-    q, tags = _pick(rng, [
+    q, tags = rng.choice([
         (f"When is {name}'s {event}?", ["when", "third_party"]),
         (f"What date is the {event}?", ["what"]),
         (f"Remind me, when is the {event} for {name}?", ["when", "third_party"]),
@@ -213,7 +209,7 @@ def _role_person(rng: random.Random) -> BroadPersonal:
         f"A short, friendly email introducing yourself to {name} is a good idea.",
         "Ask about expectations, how they like to communicate, and what a good first month looks like.",
     ))
-    q, tags = _pick(rng, [
+    q, tags = rng.choice([
         (f"Who is my {role}?", ["who", "third_party"]),
         (f"Who is the {role} at the {place}?", ["who", "third_party"]),
         (f"What's the name of the new {role}?", ["what", "third_party"]),
@@ -235,7 +231,7 @@ def _hotel(rng: random.Random) -> BroadPersonal:
         "An old-town walk, a market morning and one museum make a good three-day mix.",
         "Public transport is usually enough in the centre; rent a car only for day trips.",
     ))
-    q, tags = _pick(rng, [
+    q, tags = rng.choice([
         ("Remind me, which hotel did we book?", ["which"]),
         (f"Which hotel is the {city} trip at?", ["which"]),
         ("What is the name of the hotel for the anniversary weekend?", ["what"]),
@@ -257,7 +253,7 @@ def _hobby_sport(rng: random.Random) -> BroadPersonal:
         f"Go and watch a session; {name} will love the support.",
         "Stretch after, drink water, and build up slowly.",
     ))
-    q, tags = _pick(rng, [
+    q, tags = rng.choice([
         (f"Which sport does {name} play on Sundays?", ["which", "third_party"]),
         (f"What sport does my {rel} play?", ["what", "third_party"]),
         (f"Which club did {name} join?", ["which", "third_party"]),
@@ -277,7 +273,7 @@ def _friend_country(rng: random.Random) -> BroadPersonal:
         "Short daily sessions and labelling things at home help a lot.",
         "Flags, photos of home and a favourite song from childhood make it personal.",
     ))
-    q, tags = _pick(rng, [
+    q, tags = rng.choice([
         (f"Which country is {name} from?", ["which", "third_party"]),
         (f"Where did my {rel} grow up?", ["where", "third_party"]),
         (f"What country does {name} come from?", ["what", "third_party"]),
@@ -295,7 +291,7 @@ def _vehicle_colour(rng: random.Random) -> BroadPersonal:
         "Offering to split the cost up front is considerate and rarely awkward.",
         f"A calm, friendly word with {name} usually solves it; a note is the fallback.",
     ))
-    q, tags = _pick(rng, [
+    q, tags = rng.choice([
         (f"What colour is {name}'s {vehicle}?", ["what", "third_party"]),
         (f"What kind of vehicle does {name} have?", ["what", "third_party"]),
     ])
@@ -313,7 +309,7 @@ def _shift_time(rng: random.Random) -> BroadPersonal:
         "Keep the same wake-up time every day, even on days off, and get light early.",
         "Oats with fruit and a protein like yoghurt or eggs will carry you through the morning.",
     ))
-    q, tags = _pick(rng, [
+    q, tags = rng.choice([
         ("What time does the shift start?", ["what"]),
         ("When do I have to be at work now?", ["when"]),
         (f"Remind me what time the {place} wants me in.", ["what"]),
@@ -332,7 +328,7 @@ def _conference_city(rng: random.Random) -> BroadPersonal:
         "Write the three points you want people to remember, then build the slides around them.",
         "Six to eight weeks ahead is usually the sweet spot for prices.",
     ))
-    q, tags = _pick(rng, [
+    q, tags = rng.choice([
         (f"Which city is the {what} in?", ["which"]),
         (f"Where is the {what} this year?", ["where"]),
         (f"Where will the {what} take place?", ["where"]),
@@ -351,7 +347,7 @@ def _pet_medicine(rng: random.Random) -> BroadPersonal:
         "Hide it in a small treat, or ask the vet about a liquid form.",
         "Some tiredness can be normal early on; call the vet if it lasts or worsens.",
     ))
-    q, tags = _pick(rng, [
+    q, tags = rng.choice([
         (f"What medicine is {pet} taking?", ["what", "third_party"]),
         (f"Which medication did the vet give {pet}?", ["which", "third_party"]),
     ])
@@ -367,7 +363,7 @@ def _kin_subject_update(rng: random.Random) -> BroadPersonal:
     second = [u_turn(f"Update: {name} switched from {old} to {new} after the first term and loves it. "
                      "Should I get them a book as a congratulations?"),
               a_turn(f"Yes! A well-loved introduction to {new} would be a thoughtful gift.")]
-    q, tags = _pick(rng, [
+    q, tags = rng.choice([
         (f"What does {name} study now?", ["what", "third_party"]),
         (f"Which subject is my {rel} studying these days?", ["which", "third_party"]),
     ])

@@ -57,7 +57,7 @@ from .minibench_personal import PERSONAL_MAKERS, QUESTION_TYPES, Personal, Turns
 from .records import SPLITS, bundled_path, load_records, validate_record
 
 __all__ = ["DEFAULT_SEED", "DEFAULT_USERS", "DEMO_USER", "Fact", "QUESTION_TYPES",
-           "build_records", "fact_bank", "history_leaks", "main", "write_jsonl"]
+           "build_records", "fact_bank", "history_leaks", "main", "parse_facts", "write_jsonl"]
 
 DEFAULT_SEED = 20240601
 DEFAULT_USERS = 320
@@ -85,13 +85,18 @@ class Fact:
     topic: str  # what the history talks about ("Australia")
 
 
-def fact_bank() -> tuple[Fact, ...]:
-    """The bundled facts, parsed from `FACT_TABLE`."""
+def parse_facts(table: str) -> tuple[Fact, ...]:
+    """Facts from a table of `id|category|question|answers (;)|subject|wrong|topic` rows."""
     out = []
-    for row in FACT_TABLE.strip().splitlines():
+    for row in table.strip().splitlines():
         fid, cat, question, answers, subject, wrong, topic = row.split("|")
         out.append(Fact(fid, cat, question, tuple(answers.split(";")), subject, wrong, topic))
     return tuple(out)
+
+
+def fact_bank() -> tuple[Fact, ...]:
+    """The bundled facts, parsed from `FACT_TABLE`."""
+    return parse_facts(FACT_TABLE)
 
 
 def _cap(text: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from fpps.steering.judge import contains_answer
 
-from .minibench import fact_bank
+from .minibench import Fact, fact_bank
 from .records import SPLITS, Record
 
 __all__ = ["counts", "measure", "probe_facts", "summarize"]
@@ -110,15 +110,18 @@ def measure(records: list[Record], *, batch_size: int = 16, max_new_tokens: int 
 
 
 def probe_facts(current_dates: tuple[str, ...] = ("2024/06/01 (Sat) 09:00",),
-                batch_size: int = 16) -> dict[str, list[bool]]:
-    """History-free greedy correctness of every fact in the bank, per current date.
+                batch_size: int = 16, facts: tuple[Fact, ...] | None = None) -> dict[str, list[bool]]:
+    """History-free greedy correctness of every fact (the mini bank unless `facts` is given), per
+    current date.
 
-    This is how `FACT_TABLE` was filtered for the default model; rerun it for another model.
+    This is how `FACT_TABLE` (and the broad set's table) was filtered for the default model;
+    rerun it for another model.
     """
     from fpps.steering import history_free_messages, load_model
     from fpps.steering.generate import greedy_generate
 
-    adapter, facts = load_model(), fact_bank()
+    adapter = load_model()
+    facts = fact_bank() if facts is None else facts
     out: dict[str, list[bool]] = {f.id: [] for f in facts}
     for date in current_dates:
         texts = greedy_generate(adapter, [history_free_messages(f.question, date) for f in facts],
