@@ -14,28 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Any, Iterator, Protocol, Sequence
+from typing import Any, Iterator, Sequence
 
 from fpps.steering.personalize import Message, history_free_messages
 
-from .runner import OFF, Condition, EvalConfig, WorkItem, prompts
+from .runner import OFF, Condition, EvalConfig, Result, WorkItem, prompts
 
-__all__ = ["Backend", "EngineBackend", "HttpBackend"]
-
-Result = dict[str, Any]  # text, p_hat, gate, finish_reason, completion_tokens, error
-
-
-class Backend(Protocol):
-    """Answers work items; yields `(item, result)` as each finishes."""
-
-    system_id: str
-    info: dict[str, Any]
-
-    def run(self, items: Sequence[WorkItem], config: EvalConfig,
-            profiles: dict[str, str] | None = None) -> Iterator[tuple[WorkItem, Result]]: ...
-
+__all__ = ["EngineBackend", "HttpBackend"]
 
 def _steering(cond: Condition) -> Any:
     from fpps.steering.params import SteeringParams

@@ -34,7 +34,8 @@ from typing import Any
 
 from .broadbench_personal import BROAD_MAKERS, BroadPersonal
 from .broadbench_words import BROAD_FACT_TABLE, CANDIDATE_FACT_TABLE, FACTUAL_FRAMES, FIRST_NAMES, KIN
-from .minibench import Fact, _build_user, history_leaks, parse_facts, write_jsonl
+from .facts import Fact, parse_facts
+from .minibench import _build_user, history_leaks, write_jsonl
 from .records import bundled_path, load_records
 
 __all__ = ["BROAD_FILE", "DEFAULT_SEED", "DEFAULT_USERS", "broad_facts", "build_records", "main", "shape_counts"]

@@ -46,13 +46,13 @@ import json
 import random
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fpps.steering.judge import contains_answer
 
-from .minibench_words import CLAIM_FRAMES, DISTRACTORS, FACT_TABLE, FOLLOWUPS, FOLLOWUP_REPLIES, GENERIC_SCENES, INGREDIENTS, JOBS, KIN, OPENERS, REPLIES, REQUESTS, SCENES
+from .minibench_words import CLAIM_FRAMES, DISTRACTORS, FOLLOWUPS, FOLLOWUP_REPLIES, GENERIC_SCENES, INGREDIENTS, JOBS, KIN, OPENERS, REPLIES, REQUESTS, SCENES
+from .facts import Fact, fact_bank, parse_facts
 from .minibench_personal import PERSONAL_MAKERS, QUESTION_TYPES, Personal, Turns, a_turn, u_turn
 from .records import SPLITS, bundled_path, load_records, validate_record
 
@@ -63,40 +63,9 @@ DEFAULT_SEED = 20240601
 DEFAULT_USERS = 320
 DEMO_USER = "u0000"
 
-# id | category | question | answers (;) | subject | wrong belief | topic
-
-
-
 # ---------------------------------------------------------------------------------------------
-# Facts and beliefs.
+# Beliefs.
 # ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Fact:
-    """One bundled factual question and the misleading belief the user's history holds about it."""
-
-    id: str
-    category: str
-    question: str
-    answers: tuple[str, ...]
-    subject: str  # a noun phrase whose referent is the answer ("the capital of Australia")
-    wrong: str  # what the user believes instead ("Sydney")
-    topic: str  # what the history talks about ("Australia")
-
-
-def parse_facts(table: str) -> tuple[Fact, ...]:
-    """Facts from a table of `id|category|question|answers (;)|subject|wrong|topic` rows."""
-    out = []
-    for row in table.strip().splitlines():
-        fid, cat, question, answers, subject, wrong, topic = row.split("|")
-        out.append(Fact(fid, cat, question, tuple(answers.split(";")), subject, wrong, topic))
-    return tuple(out)
-
-
-def fact_bank() -> tuple[Fact, ...]:
-    """The bundled facts, parsed from `FACT_TABLE`."""
-    return parse_facts(FACT_TABLE)
 
 
 def _cap(text: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from fpps.steering.judge import contains_answer
 
-from .minibench import Fact, fact_bank
+from .facts import Fact, fact_bank
 from .records import SPLITS, Record
 
 __all__ = ["counts", "measure", "probe_facts", "summarize"]

@@ -19,7 +19,6 @@ strength 1 with the artifact's gamma/tau; every configuration run also appears i
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import sys
 import time
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+
+from fpps.steering.provenance import package_versions
 
 __all__ = ["METRICS", "build_report", "compute_metrics", "gate_table", "render_markdown", "write_plots"]
 
@@ -194,16 +195,6 @@ def _round(v: float | None) -> float | None:
     return round(v, 2) if v is not None else None
 
 
-def _versions() -> dict[str, str]:
-    out = {"python": sys.version.split()[0]}
-    for pkg in ("fpps", "torch", "transformers", "scikit-learn", "numpy", "httpx", "matplotlib"):
-        try:
-            out[pkg] = importlib.metadata.version(pkg)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    return out
-
-
 def _sha256(path: str | Path) -> str | None:
     try:
         with open(path, "rb") as f:
@@ -246,7 +237,7 @@ def build_report(answers: Sequence[Mapping[str, Any]], verdicts: Sequence[bool],
         "answers": {"have": len(answers), "planned": planned if planned is not None else len(answers)},
         "bootstrap": {"resamples": boot, "seed": seed, "unit": "user"},
         "judge_agreement": dict(judge_agreement) if judge_agreement else None,
-        "provenance": {"versions": _versions(), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "provenance": {"versions": package_versions(), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                        "command_line": " ".join(sys.argv), **dict(provenance or {})},
     }
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -9,7 +9,8 @@ A configuration is a `Condition` (mode, strength, gamma, tau). The plan always h
 strength 1 with the artifact's calibrated gamma/tau (the main table); `--strengths`, `--gammas`
 and `--taus` add sweep points for the Pareto plot.
 
-The backends that answer the `WorkItem`s (in-process engine, HTTP server) live in `backends`.
+The backends that answer the `WorkItem`s (in-process engine, HTTP server) live in `backends`;
+the `Backend` protocol they implement is here, so the runner never imports them.
 
 Answers are appended to `OUT/answers.jsonl` as they arrive, keyed by a hash of (user, question
 kind, condition, mode, strength, gamma, tau, system id, prompt settings): a rerun skips what is
@@ -24,18 +25,15 @@ import json
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
+from typing import Any, Callable, Iterator, Literal, Protocol, Sequence
 
 from fpps.steering.params import MODES
 from fpps.steering.personalize import Message, RagPersonalizer, history_free_messages
 
 from .records import QA, Record
 
-if TYPE_CHECKING:
-    from .backends import Backend
-
-__all__ = ["AnswerCache", "Condition", "EvalConfig", "WorkItem", "evaluate", "plan", "prompts",
-           "run_eval"]
+__all__ = ["AnswerCache", "Backend", "Condition", "EvalConfig", "Result", "WorkItem", "evaluate", "plan",
+           "prompts", "run_eval"]
 
 Kind = Literal["personalized", "factual"]
 ANSWERS_FILE = "answers.jsonl"
@@ -127,6 +125,19 @@ class WorkItem:
     qa: QA = field(repr=False, compare=False)
     record: Record = field(repr=False, compare=False)
     key: str = ""
+
+
+Result = dict[str, Any]  # text, p_hat, gate, finish_reason, completion_tokens, error
+
+
+class Backend(Protocol):
+    """Answers work items; yields `(item, result)` as each finishes."""
+
+    system_id: str
+    info: dict[str, Any]
+
+    def run(self, items: Sequence[WorkItem], config: EvalConfig,
+            profiles: dict[str, str] | None = None) -> Iterator[tuple[WorkItem, Result]]: ...
 
 
 def _hash(*parts: Any) -> str:

@@ -8,16 +8,9 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 __all__ = ["main", "build_parser"]
-
-
-def _not_landed(what: str, issue: int) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        print(f"fpps {what}: not available yet (tracked in issue {issue}).", file=sys.stderr)
-        return 2
-    return run
 
 
 def _load_history(path: str) -> tuple[list[list[dict[str, str]]], list[str] | None, str | None]:
@@ -76,13 +69,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from fpps.kernels.bench import run_kernel_bench
         result = run_kernel_bench(out)
     elif args.target == "engine":
-        try:
-            from fpps.server.bench import run_engine_bench
-        except ImportError:
-            return _not_landed("bench engine", 6)(args)
+        from fpps.server.bench.engine import run_engine_bench
+
         result = run_engine_bench(out, quick=args.quick, repeats=args.repeats, ignore_eos=not args.stop_at_eos)
     elif args.target == "http":
-        from fpps.server.bench_http import run_http_bench
+        from fpps.server.bench.http import run_http_bench
 
         if not args.url:
             print("error: bench http needs --url of a running server (loopback only)", file=sys.stderr)
@@ -94,7 +85,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 2
     else:
-        from fpps.server.loadgen import LoadConfig, run_load
+        from fpps.server.bench.loadgen import LoadConfig, run_load
 
         if not args.url:
             print("error: bench load needs --url of a running server (loopback only)", file=sys.stderr)
@@ -287,7 +278,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from fpps.server.app import ServerArgs, load_config, run_local
+    from fpps.server.http.app import ServerArgs, load_config, run_local
 
     values: dict[str, Any] = {}
     if args.config:
@@ -464,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--api-key", action="append", help="require this Bearer key (repeatable; "
                    "also FPPS_API_KEYS=k1,k2 or FPPS_API_KEY_FILE)")
     s.add_argument("--api-key-file", metavar="PATH", help="key file: one key per line, or YAML/JSON "
-                   "key ids scoped to users with mode/strength limits (see fpps_server/tenancy.py)")
+                   "key ids scoped to users with mode/strength limits (see fpps_server/http/tenancy.py)")
     s.add_argument("--audit-log", metavar="PATH", help="append one JSON line per steering decision "
                    "(key id, user, mode, p_hat, gate, strength, request id; never message text)")
     s.set_defaults(func=_cmd_serve)

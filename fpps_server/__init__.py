@@ -1,9 +1,16 @@
-"""fpps.server: the batched steered generation engine (Ray-free) and the HTTP server.
+"""fpps.server: the batched steered generation engine and the HTTP server, in four rooms.
 
-`fpps.server.engine` and `fpps.server.async_engine` import neither Ray nor FastAPI, so the
-evaluation can run them in-process. The package root imports nothing eagerly: Serve's HTTP
-proxy loads `fpps.server.admission` and must not pay for torch; the engine's names below are
-resolved on first use (PEP 562).
+- `engine/`: Ray-free; the scheduler, the typed pass state with the probe and layer-L hooks,
+  the core loop, batching helpers and the asyncio wrapper. `fpps.eval` imports only this.
+- `http/`: everything that imports Ray or FastAPI: the Serve app, the model deployment, the
+  ingress, the OpenAI-shaped protocol, errors, admission, tenancy, audit and the playground.
+- `memory/`: the user-memory store (SQLAlchemy), imported by `http` only.
+- `bench/`: the engine, HTTP and load benchmarks (`fpps bench`).
+
+Doors open one way: `http → engine, memory`; `bench → engine` (and `http` over the network);
+`engine → fpps.steering → fpps.kernels`. The package root imports nothing eagerly: Serve's
+HTTP proxy loads `fpps.server.http.admission` and must not pay for torch; the engine's names
+below resolve on first use (PEP 562).
 """
 
 from typing import Any

@@ -1,16 +1,33 @@
-"""fpps.steering: the FPPS method — model adapter, prompts, probe, vector, artifact, reference edit."""
+"""fpps.steering: the FPPS method — model adapter, prompts, probe, vector, artifact, reference edit.
 
-from .adapter import DEFAULT_MODEL, ModelAdapter, default_model_dir, find_blocks, load_model, wrap_model
-from .errors import (ArtifactMismatchError, SteeringValidationError, UnknownArtifactError,
-                     UnsupportedModelError)
-from .judge import ContainsJudge, Judge, contains_answer, normalize_answer
-from .params import MODES, Mode, SamplingParams, SteeringParams
-from .personalize import RagPersonalizer, history_free_messages, rag_messages
+The package root imports nothing eagerly (PEP 562): `fpps.steering.params` and
+`fpps.steering.errors` are torch-free, and the HTTP edge validates requests with them without
+loading torch or transformers. The names below resolve on first use.
+"""
 
-__all__ = [
-    "DEFAULT_MODEL", "ModelAdapter", "default_model_dir", "find_blocks", "load_model", "wrap_model",
-    "ArtifactMismatchError", "SteeringValidationError", "UnknownArtifactError",
-    "UnsupportedModelError", "ContainsJudge", "Judge", "contains_answer", "normalize_answer",
-    "MODES", "Mode", "SamplingParams", "SteeringParams", "RagPersonalizer",
-    "history_free_messages", "rag_messages",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "DEFAULT_MODEL": "adapter", "ModelAdapter": "adapter", "default_model_dir": "adapter",
+    "find_blocks": "adapter", "load_model": "adapter", "wrap_model": "adapter",
+    "ArtifactMismatchError": "errors", "SteeringValidationError": "errors",
+    "UnknownArtifactError": "errors", "UnsupportedModelError": "errors",
+    "ContainsJudge": "judge", "Judge": "judge", "contains_answer": "judge", "normalize_answer": "judge",
+    "MODES": "params", "Mode": "params", "SamplingParams": "params", "SteeringParams": "params",
+    "RagPersonalizer": "personalize", "history_free_messages": "personalize", "rag_messages": "personalize",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -31,10 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib.metadata
-import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 
@@ -42,95 +39,23 @@ import torch
 
 from .adapter import ModelAdapter, load_model
 from .artifact import SteeringArtifact, save_artifact
-from .calibrate_cache import JsonlCache, crop, key_hash, prefix_cache, save_prefix
+from .calibrate_cache import JsonlCache, key_hash, prefix_cache
 from .calibrate_grid import choose_tau, compact_grid, grid_search, p_summary, plots, score
+from .calibrate_types import CalibrationConfig, CalibrationExample, QuestionState
 from .capture import capture_residuals, logit_lens_logprobs
 from .edit import edit_state
 from .judge import contains_answer
+from .kv import crop, new_cache, save_cache
 from .layers import delta, select_layer
 from .params import SteeringParams
 from .personalize import Message, RagPersonalizer, history_free_messages
 from .probe import ProbeChoice, cross_val_accuracy, fit_probe, select_probe
-from .reference import run_to_layer
+from .provenance import package_versions
+from .twin import run_to_layer
 from .vector import steering_vector
 
 __all__ = ["CalibrationConfig", "CalibrationExample", "QuestionState", "calibrate",
            "choose_tau", "decode_config", "run_pass_a"]
-
-Kind = Literal["personalized", "factual"]
-
-
-@dataclass(frozen=True)
-class CalibrationExample:
-    """One question of one user, steering-side (no `fpps.eval` types)."""
-
-    user_id: str
-    kind: Kind
-    question: str
-    answers: tuple[str, ...]
-    sessions: tuple[tuple[Mapping[str, str], ...], ...] = ()
-    dates: tuple[str | None, ...] | None = None
-    current_date: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class CalibrationConfig:
-    """Process-wide settings of one calibration run."""
-
-    max_tokens: int = 32
-    """Greedy answer length (the paper uses 500; short answers keep CPU runs feasible)."""
-    top_k: int = 3
-    """Sessions retrieved into the RAG prompt (D20)."""
-    gammas: tuple[float, ...] = (0.0, 0.1, 0.3, 0.5, 1.0, 2.0, 3.0)
-    taus: tuple[float, ...] = tuple(round(0.05 + 0.01 * i, 2) for i in range(96))
-    min_layer: int = 0
-    """Layers below this are never selected (0 = any, the paper's rule)."""
-    probe_folds: int = 5
-    split_seed: int = 0
-    normalize_s_f: bool = False
-    plateau_tol: float = 0.5
-    """Overall points below the best that still count as the plateau tau is centred in."""
-    method: str = "rag"
-    probe_labels: Literal["groups", "kinds", "auto"] = "auto"
-    """Probe training set. `groups` (D7): degraded = 1, beneficial = 0. `kinds`: the groups plus
-    every other factual question (1) and personalized question (0), a query-type router that
-    generalizes when the groups are tiny. `auto`: `kinds` if a group has < `min_group` members,
-    else the set whose probe has the higher out-of-fold gate accuracy on every training
-    question (`_choose_probe`)."""
-    min_group: int = 8
-    probe_layer: int | Literal["auto", "edit"] = "auto"
-    """Block the probe reads: `edit` (= L, the paper), a block number `<= L`, or `auto`: the
-    block `0..L` (with the label set, when `probe_labels` is `auto`) whose probe gates every
-    training question best out of fold (`probe.select_probe`)."""
-    search_grid: bool = True
-    """False skips pass B (steered decoding) and keeps the paper's default gamma/tau."""
-
-
-@dataclass
-class QuestionState:
-    """Pass-A results of one question."""
-
-    example: CalibrationExample
-    key: str
-    text_with: str
-    text_without: str
-    correct_with: bool
-    correct_without: bool
-    feature: torch.Tensor  # [N, d] at the last personalized prompt token
-    resp_with: torch.Tensor  # [N, d] mean over the with-history response positions
-    resp_without: torch.Tensor  # [N, d] same, no-history response
-    ppl_with: torch.Tensor | None = None  # [N] lens PPL of the gold answer, with history
-    ppl_without: torch.Tensor | None = None
-
-    @property
-    def group(self) -> str | None:
-        ex = self.example
-        if ex.kind == "factual" and self.correct_without and not self.correct_with:
-            return "degraded"
-        if ex.kind == "personalized" and self.correct_with and not self.correct_without:
-            return "beneficial"
-        return None
-
 
 # --------------------------------------------------------------------------- prompts
 
@@ -179,10 +104,8 @@ def decode_config(adapter: ModelAdapter, prefix: Any, prefix_len: int, last_toke
     and every generated one are edited at `blocks.{layer}.hook_resid_post`; the hard branch reads
     a lockstep twin. `prefix` is cropped back to `prefix_len` before returning.
     """
-    from transformers import DynamicCache
-
     params = SteeringParams(mode="soft" if branch != "hard" else "hard", gamma=gamma, tau=0.0)
-    twin_cache, twin_states, in_twin = DynamicCache(), [], [False]
+    twin_cache, twin_states, in_twin = new_cache(), [], [False]
 
     def twin_step(ids: list[int]) -> None:
         in_twin[0] = True
@@ -218,18 +141,16 @@ def run_pass_a(adapter: ModelAdapter, ex: CalibrationExample, cfg: CalibrationCo
                ) -> tuple[QuestionState, dict[str, Any]]:
     """Greedy answers with and without history, all-layer features, gold lens PPL; saves the prefix."""
     ids, twin_ids, key = _encode(adapter, ex, cfg)
-    from transformers import DynamicCache
-
     with capture_residuals(adapter) as rec:  # no history: short prompt, full capture
-        gen_wo = _greedy(adapter, DynamicCache(), twin_ids, cfg.max_tokens)
+        gen_wo = _greedy(adapter, new_cache(), twin_ids, cfg.max_tokens)
         states_wo = rec.stacked()  # [N, pos, d]
     n_wo = max(len(gen_wo), 1)
     resp_wo = states_wo[:, len(twin_ids) - 1:len(twin_ids) - 1 + n_wo].mean(dim=1)
 
-    prefix = DynamicCache()
+    prefix = new_cache()
     adapter.model(input_ids=torch.tensor([ids[:-1]], device=adapter.device), past_key_values=prefix,
                   use_cache=True)
-    save_prefix(prefix, kv_dir / f"{key}.safetensors")
+    save_cache(prefix, kv_dir / f"{key}.safetensors")
     with capture_residuals(adapter) as rec:
         gen_w = _greedy(adapter, prefix, [ids[-1]], cfg.max_tokens)
         states_w = rec.stacked()  # [N, 1 + fed generated tokens, d], starts at the last prompt pos
@@ -289,16 +210,6 @@ def _track(seq: Sequence[Any], description: str) -> Iterable[Any]:
     from rich.progress import track
 
     return track(seq, description=description, total=len(seq), transient=False)
-
-
-def _versions() -> dict[str, str]:
-    out = {"python": sys.version.split()[0]}
-    for pkg in ("fpps", "torch", "transformers", "transformer-lens", "scikit-learn", "safetensors"):
-        try:
-            out[pkg] = importlib.metadata.version(pkg)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    return out
 
 
 def calibrate(examples: Sequence[CalibrationExample], out_dir: str | Path, *,
@@ -437,7 +348,7 @@ def calibrate(examples: Sequence[CalibrationExample], out_dir: str | Path, *,
         "rerun_subset": _rerun_subset(qs, enc),
         "grid": compact_grid(grid),
         "s_f_norm": float(s_f.norm()),
-        "package_versions": _versions(),
+        "package_versions": package_versions(),
         "timings_s": {"pass_a": round(t_a - t_start, 1), "pass_b": round(t_b - t_b0, 1),
                       "total": round(time.time() - t_start, 1)},
     }

@@ -1,4 +1,5 @@
-"""The calibration's resumable on-disk cache: JSONL records and stored prefix KV caches.
+"""The calibration's resumable on-disk cache: JSONL records and the personalized prompts' prefix KV caches
+(stored through `kv.save_cache`).
 
 Everything `calibrate` generates is keyed by `key_hash` of its inputs and appended to a
 `JsonlCache`, which several workers may share; the personalized prompts' prefix caches (all but
@@ -16,8 +17,9 @@ from typing import Any
 import torch
 
 from .adapter import ModelAdapter
+from .kv import load_cache, new_cache
 
-__all__ = ["JsonlCache", "crop", "key_hash", "load_prefix", "prefix_cache", "save_prefix"]
+__all__ = ["JsonlCache", "key_hash", "prefix_cache"]
 
 
 def key_hash(*parts: Any) -> str:
@@ -62,39 +64,11 @@ class JsonlCache:
             f.write(json.dumps(rec) + "\n")
 
 
-def save_prefix(cache: Any, path: Path) -> None:
-    """Store a `DynamicCache` as safetensors (`k{i}`, `v{i}` per layer)."""
-    from safetensors.torch import save_file
-
-    tensors = {}
-    for i, layer in enumerate(cache.layers):
-        tensors[f"k{i}"], tensors[f"v{i}"] = layer.keys.contiguous(), layer.values.contiguous()
-    save_file(tensors, str(path))
-
-
-def load_prefix(path: Path, num_layers: int) -> Any:
-    """The `DynamicCache` that `save_prefix` stored."""
-    from safetensors.torch import load_file
-    from transformers import DynamicCache
-
-    t = load_file(str(path))
-    return DynamicCache([(t[f"k{i}"], t[f"v{i}"]) for i in range(num_layers)])
-
-
-def crop(cache: Any, length: int) -> None:
-    """Cut `cache` back to its first `length` positions."""
-    extra = cache.get_seq_length() - length
-    if extra > 0:
-        cache.crop(-extra)
-
-
 def prefix_cache(adapter: ModelAdapter, path: Path, ids: list[int]) -> Any:
     """The personalized prompt's prefix cache (all but the last token): stored, else recomputed."""
     if path.is_file():
-        return load_prefix(path, adapter.num_layers)
-    from transformers import DynamicCache
-
-    cache = DynamicCache()
+        return load_cache(path, adapter.num_layers)
+    cache = new_cache()
     with torch.inference_mode():
         adapter.model(input_ids=torch.tensor([ids[:-1]], device=adapter.device),
                       past_key_values=cache, use_cache=True)

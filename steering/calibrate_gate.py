@@ -32,7 +32,7 @@ import torch
 from .adapter import ModelAdapter
 from .artifact import SteeringArtifact
 from .calibrate import CalibrationExample
-from .gate import TwinGate, fit_twin_gate, gate_features
+from .gate import fit_twin_gate, gate_features
 from .personalize import RagPersonalizer, history_free_messages
 from .probe import fit_probe
 
@@ -73,7 +73,7 @@ def _key(artifact: SteeringArtifact, examples: Sequence[CalibrationExample], top
 @torch.inference_mode()
 def _last_states(adapter: ModelAdapter, ids: list[int], layers: Sequence[int], stop: int) -> dict[int, torch.Tensor]:
     """Block outputs at the last position for `layers`, running blocks 0..`stop` only."""
-    from .reference import run_to_layer
+    from .twin import run_to_layer
 
     got: dict[int, torch.Tensor] = {}
     handles = [adapter.hook_block_output(l, (lambda l: lambda h: got.__setitem__(l, h[0, -1].float().clone()))(l))

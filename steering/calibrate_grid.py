@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from .probe import ProbeChoice
 
 if TYPE_CHECKING:
-    from .calibrate import CalibrationConfig, QuestionState
+    from .calibrate_types import CalibrationConfig, QuestionState
 
 __all__ = ["choose_tau", "compact_grid", "grid_search", "p_summary", "plots", "score"]
 

@@ -12,16 +12,12 @@ byte-identical to no steering (`h + 0 * v` would flip -0.0 and propagate NaN).
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 
 from .errors import SteeringValidationError
-from .params import SteeringParams
+from .params import Branch, SteeringParams
 
 __all__ = ["Branch", "choose_branch", "edit_state", "soft_coefficient"]
-
-Branch = Literal["none", "soft", "hard"]
 
 
 def choose_branch(params: SteeringParams, p_hat: float) -> Branch:

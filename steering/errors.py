@@ -1,7 +1,7 @@
 """Typed errors raised by the steering library.
 
-Library code raises these and never builds HTTP responses; `fpps.server.errors` maps them to
-status codes in one place.
+Library code raises these and never builds HTTP responses; `fpps.server.http.errors` maps them
+to status codes in one place. They pickle as themselves, so they cross Ray's process boundary.
 """
 
 from __future__ import annotations
@@ -27,10 +27,24 @@ class SteeringValidationError(ValueError):
     def __init__(self, parameter: str, value: Any, reason: str) -> None:
         self.parameter = parameter
         self.value = value
+        self.reason = reason
         shown = repr(value)
         if len(shown) > 80:
             shown = shown[:77] + "..."
         super().__init__(f"invalid '{parameter}' = {shown}: {reason}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled across the Ray hop (model replica -> ingress): rebuilt from its own fields,
+        # not from `args` (the formatted message), so it re-raises as itself there. The value
+        # travels as its repr: a client's value may not pickle.
+        return type(self), (self.parameter, _Shown(repr(self.value)), self.reason)
+
+
+class _Shown(str):
+    """A value already rendered: its repr is the text itself (the message reads the same)."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 class UnknownArtifactError(LookupError):

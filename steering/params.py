@@ -15,9 +15,11 @@ from typing import Literal, Mapping, get_args
 
 from .errors import SteeringValidationError
 
-__all__ = ["Mode", "MODES", "Reach", "REACHES", "SteeringParams", "SamplingParams", "PAPER_DEFAULTS"]
+__all__ = ["Branch", "Mode", "MODES", "Reach", "REACHES", "SteeringParams", "SamplingParams", "PAPER_DEFAULTS"]
 
 Mode = Literal["off", "hard", "soft", "mixed"]
+Branch = Literal["none", "soft", "hard"]
+"""What the edit did to a request: nothing, a soft shift, or the history-free state."""
 MODES: tuple[str, ...] = get_args(Mode)
 Reach = Literal["layer", "all"]
 REACHES: tuple[str, ...] = get_args(Reach)

@@ -2,8 +2,9 @@
 
 `RiskProbe` is a scikit-learn estimator (L2 logistic regression, `C = 1.0`, `max_iter = 1000`,
 no class reweighting, optional standardization). `export()` folds the scaler into the served
-form, fp32 `w` and a float `b`, so that serving never imports scikit-learn. This is the only
-steering module that imports scikit-learn.
+form, fp32 `w` and a float `b`, so that the engine's gate never imports scikit-learn. Other
+users of it: the twin gate's fit (`gate.fit_twin_gate`, `calibrate_gate`) and the RAG
+retriever (`personalize`, TF-IDF, imported lazily).
 
 `select_probe` picks the probe's training set and the block it reads by out-of-fold gate
 accuracy on every training question, folds split by user (the served gate sees every request).

@@ -29,14 +29,12 @@ import torch
 from .adapter import ModelAdapter
 from .artifact import SteeringArtifact
 from .edit import Branch, choose_branch, edit_state
+from .kv import new_cache
 from .params import SamplingParams, SteeringParams
 from .personalize import Message
+from .twin import run_to_layer
 
-__all__ = ["SteeredOutput", "run_to_layer", "steered_generate"]
-
-
-class _StopForward(Exception):
-    """Raised by the layer-L hook of a twin pass: nothing above L is ever computed."""
+__all__ = ["SteeredOutput", "steered_generate"]
 
 
 @dataclass(frozen=True)
@@ -49,29 +47,6 @@ class SteeredOutput:
     branch: Branch
     finish_reason: str  # "stop" (EOS or stop string) or "length"
     prompt_tokens: int
-
-
-def run_to_layer(adapter: ModelAdapter, layer: int, input_ids: torch.Tensor,
-                 past_key_values: Any = None, **kwargs: Any) -> torch.Tensor:
-    """Run blocks 0..layer only and return the output of block `layer`, `[batch, pos, d]`.
-
-    With a cache, the cache of blocks 0..layer is extended in place; blocks above stay empty.
-    """
-    captured: list[torch.Tensor] = []
-
-    def stop(hidden: torch.Tensor) -> None:
-        captured.append(hidden)
-        raise _StopForward
-
-    with adapter.block_output_hook(layer, stop):
-        try:
-            adapter.model(input_ids=input_ids, past_key_values=past_key_values,
-                          use_cache=past_key_values is not None, **kwargs)
-        except _StopForward:
-            pass
-    if not captured:
-        raise RuntimeError(f"block {layer} never ran")
-    return captured[0]
 
 
 def _stop_at(text: str, stops: Sequence[str]) -> int | None:
@@ -98,8 +73,6 @@ def steered_generate(adapter: ModelAdapter, artifact: SteeringArtifact | None,
     params = steering.resolved(artifact.defaults if artifact else None)
     if params.is_active and artifact is None:
         raise ValueError("steering needs an artifact")
-    from transformers import DynamicCache
-
     dev = adapter.device
     ids = adapter.encode_chat(messages)
     prompt_len = len(ids)
@@ -108,7 +81,7 @@ def steered_generate(adapter: ModelAdapter, artifact: SteeringArtifact | None,
     if needs_twin and twin_messages is None:
         raise ValueError("hard and mixed steering need the history-free twin prompt")
     twin_ids = adapter.encode_chat(twin_messages) if needs_twin else []
-    twin_cache = DynamicCache() if needs_twin and use_cache else None
+    twin_cache = new_cache() if needs_twin and use_cache else None
     twin_states: list[torch.Tensor] = []  # twin's layer-L state per steered position, [d]
     state: dict[str, Any] = {"p_hat": None, "branch": "none", "in_twin": False}
 
@@ -171,7 +144,7 @@ def steered_generate(adapter: ModelAdapter, artifact: SteeringArtifact | None,
 
     generated: list[int] = []
     eos = adapter.eos_token_ids
-    cache = DynamicCache() if use_cache else None
+    cache = new_cache() if use_cache else None
     finish = "length"
     handles = []
     if artifact is not None:
@@ -191,7 +164,7 @@ def steered_generate(adapter: ModelAdapter, artifact: SteeringArtifact | None,
                 # Reach `all`: answer from the twin, a fresh full-depth pass over its prompt.
                 needs_twin, state["follow"], state["in_twin"] = False, True, True
                 twin_states.clear()
-                cache = DynamicCache() if use_cache else None
+                cache = new_cache() if use_cache else None
                 out = adapter.model(input_ids=torch.tensor([twin_ids], device=dev),
                                     past_key_values=cache, use_cache=use_cache, logits_to_keep=1)
             if needs_twin and state["branch"] != "hard":

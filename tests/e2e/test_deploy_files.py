@@ -66,10 +66,10 @@ def test_dockerfile_is_cuda_pinned_non_root_and_serves_like_the_readme():
 def test_serve_config_builds_the_typed_application():
     from ray.serve import Application
 
-    from fpps.server.app import FppsModel, ServerArgs
+    from fpps.server.http.app import FppsModel, ServerArgs
     from fpps.server.engine import EngineConfig
 
-    cfg = yaml.safe_load((ROOT / "fpps_server" / "serve.yaml").read_text())
+    cfg = yaml.safe_load((ROOT / "fpps_server" / "http" / "serve.yaml").read_text())
     app_cfg = cfg["applications"][0]
     module, _, attr = app_cfg["import_path"].partition(":")
     builder = getattr(importlib.import_module(module), attr)
@@ -97,9 +97,9 @@ def test_serve_config_edge_admission_matches_its_deployments():
     """`serve deploy` hands the deployments' overrides to Serve, not to the args: the explicit
     `max_inflight` must equal what the model replicas hold per ingress replica, or the edge
     rejects load the autoscaled replicas could take (or admits more than they hold)."""
-    from fpps.server.config import ServerArgs, edge_capacity
+    from fpps.server.http.config import ServerArgs, edge_capacity
 
-    app_cfg = yaml.safe_load((ROOT / "fpps_server" / "serve.yaml").read_text())["applications"][0]
+    app_cfg = yaml.safe_load((ROOT / "fpps_server" / "http" / "serve.yaml").read_text())["applications"][0]
     deps = {d["name"]: d for d in app_cfg["deployments"]}
     implied = ServerArgs.model_validate({
         **{k: v for k, v in app_cfg["args"].items() if k != "max_inflight"},
@@ -110,7 +110,7 @@ def test_serve_config_edge_admission_matches_its_deployments():
 
 
 def test_edge_capacity_defaults():
-    from fpps.server.config import ServerArgs, edge_capacity
+    from fpps.server.http.config import ServerArgs, edge_capacity
 
     assert edge_capacity(ServerArgs(max_batch_size=4, max_queue=2)) == 6
     assert edge_capacity(ServerArgs(max_batch_size=4, max_queue=2, replicas=3, ingress_replicas=2)) == 9

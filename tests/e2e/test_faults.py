@@ -140,7 +140,7 @@ def test_a_lost_replica_maps_to_a_retryable_503():
     """Ray's actor-death errors are a 503 with Retry-After, not an internal 500."""
     from ray.exceptions import ActorDiedError, ActorUnavailableError
 
-    from fpps.server.errors import REPLICA_LOST_RETRY_AFTER_S, to_http
+    from fpps.server.http.errors import REPLICA_LOST_RETRY_AFTER_S, to_http
 
     for exc in (ActorDiedError(), ActorUnavailableError("replica restarting", None)):
         status, body, headers = to_http(exc, "req-1")

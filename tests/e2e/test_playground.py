@@ -40,8 +40,8 @@ def client(tmp_path_factory):
     """The ingress app with API keys on and a reports folder, without Ray or a model."""
     from fastapi.testclient import TestClient
 
-    from fpps.server.config import ServerArgs
-    from fpps.server.ingress import FppsIngress, _create_api
+    from fpps.server.http.config import ServerArgs
+    from fpps.server.http.ingress import FppsIngress, _create_api
 
     reports = tmp_path_factory.mktemp("reports")
     _fake_report(reports / "run-1")
@@ -51,7 +51,7 @@ def client(tmp_path_factory):
     # The ingress' own __init__ (not Serve's replica wrapper) with no model handle behind it.
     cls = FppsIngress.func_or_class
     init = next(c.__dict__["__init__"] for c in cls.__mro__
-                if "__init__" in c.__dict__ and c.__dict__["__init__"].__module__ == "fpps.server.ingress")
+                if "__init__" in c.__dict__ and c.__dict__["__init__"].__module__ == "fpps.server.http.ingress")
     ing = object.__new__(cls)
     init(ing, None, args)
     with TestClient(_create_api(ing)) as c:
@@ -115,8 +115,8 @@ def test_names_outside_the_listing_are_404(client, url, param):
 def test_static_files_are_package_data():
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     cfg = tomllib.loads((REPO / "pyproject.toml").read_text())
-    assert "static/*" in cfg["tool"]["setuptools"]["package-data"]["fpps.server"]
-    from fpps.server.playground import STATIC_DIR
+    assert "static/*" in cfg["tool"]["setuptools"]["package-data"]["fpps.server.http"]
+    from fpps.server.http.playground import STATIC_DIR
 
     assert {"index.html", "app.js", "style.css"} <= {p.name for p in STATIC_DIR.iterdir()}
 

@@ -5,10 +5,10 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from fpps.server.engine import EngineOverloaded
-from fpps.server.errors import ApiError, UnknownModelError, to_http
+from fpps.server.http.errors import ApiError, UnknownModelError, to_http
 from fpps.server.memory import UnknownUserError
-from fpps.server.protocol import ChatCompletionRequest
-from fpps.server.tenancy import AccessDenied, InvalidApiKey
+from fpps.server.http.protocol import ChatCompletionRequest
+from fpps.server.http.tenancy import AccessDenied, InvalidApiKey
 from fpps.steering.errors import SteeringValidationError
 
 pytestmark = pytest.mark.slow

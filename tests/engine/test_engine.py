@@ -108,14 +108,14 @@ def test_hard_alpha_one_gives_exactly_the_twins_block_l_state(default_adapter, a
 
     def at_l(mod, args, out):  # runs after the engine's own hook at L: sees the edited state
         h = out[0] if isinstance(out, tuple) else out
-        if eng._ctx is None:  # a twin pass of its own: prefill (every block), or separate decode
+        if eng._hooks.state is None:  # a twin pass of its own: prefill (every block), or separate decode
             twin.append(h[0, -1].clone())
         elif h.shape[0] == 2:  # a joint pass: cache row 1 is the twin
             twin.append(h[1, -1].clone())
 
     def into_l_plus_1(mod, args, kwargs):
         h = args[0] if args else kwargs["hidden_states"]
-        if eng._ctx is not None:  # the personalized rows' pass (row 0 is the request)
+        if eng._hooks.state is not None:  # the personalized rows' pass (row 0 is the request)
             main.append(h[0, -1].clone())
 
     handles = [blocks[LAYER].register_forward_hook(at_l),

@@ -5,7 +5,8 @@ import torch
 
 from fpps.steering import SamplingParams, SteeringParams
 from fpps.steering.artifact import SteeringArtifact
-from fpps.steering.reference import run_to_layer, steered_generate
+from fpps.steering.reference import steered_generate
+from fpps.steering.twin import run_to_layer
 
 LAYER = 1
 MSGS = [{"role": "user", "content": "History: I love Sydney, the capital. Question: capital of Australia?"}]
@@ -94,3 +95,28 @@ def test_probe_reads_its_own_block_when_earlier_than_the_edit(tiny_llama):
     full = steered_generate(tiny_llama, art, MSGS, TWIN, SteeringParams(mode="soft"), SAMPLING,
                             use_cache=False)
     assert full.token_ids == out.token_ids and full.p_hat == pytest.approx(out.p_hat, abs=1e-6)
+
+
+@pytest.mark.parametrize("branch", ["none", "soft", "hard"])
+def test_calibration_decoder_matches_the_reference(tiny_llama, branch):
+    """The calibration grid's decoder (`calibrate.decode_config`: one shared prefix cache, a fixed
+    branch, lockstep twin) chooses gamma and tau: it must decode what the reference does for the
+    same branch at strength 1 (reach `layer`; tau 0 forces the gated branch)."""
+    from fpps.steering.calibrate import decode_config
+    from fpps.steering.kv import new_cache
+
+    art = _artifact(tiny_llama, p_hat=0.7)
+    d = tiny_llama.hidden_size
+    p_hat = float(torch.sigmoid(torch.zeros(d) @ art.w + art.b))
+    mode = {"none": "off", "soft": "soft", "hard": "hard"}[branch]
+    ref = steered_generate(tiny_llama, art, MSGS, TWIN,
+                           SteeringParams(mode=mode, gamma=2.0, tau=0.0, reach="layer"), SAMPLING)
+    assert ref.branch == branch
+    ids, twin_ids = tiny_llama.encode_chat(MSGS), tiny_llama.encode_chat(TWIN)
+    prefix = new_cache()
+    with torch.inference_mode():
+        tiny_llama.model(input_ids=torch.tensor([ids[:-1]]), past_key_values=prefix, use_cache=True)
+    out = decode_config(tiny_llama, prefix, len(ids) - 1, ids[-1], twin_ids, layer=LAYER, s_f=art.s_f,
+                        p_hat=p_hat, branch=branch, gamma=2.0, max_tokens=SAMPLING.max_tokens)
+    assert tuple(out) == ref.token_ids
+    assert prefix.get_seq_length() == len(ids) - 1  # cropped back for the next configuration

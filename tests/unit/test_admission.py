@@ -1,4 +1,4 @@
-"""ProxyAdmission: the chat admission that runs in Serve's HTTP proxy (fpps_server/admission.py).
+"""ProxyAdmission: the chat admission that runs in Serve's HTTP proxy (fpps_server/http/admission.py).
 
 Driven as plain ASGI with a small in-test app, so the counting can be checked at exact points of
 a response's life; the end-to-end check against `fpps serve` is in tests/e2e/test_server.py."""
@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from fpps.server.admission import LIMIT_ENV, ProxyAdmission, proxy_middlewares
+from fpps.server.http.admission import LIMIT_ENV, ProxyAdmission, proxy_middlewares
 
 CHAT = {"type": "http", "method": "POST", "path": "/v1/chat/completions", "headers": []}
 
@@ -183,6 +183,6 @@ def test_the_proxy_callback_reads_its_limit_from_the_environment(monkeypatch):
 def test_the_module_the_proxy_loads_does_not_import_torch():
     import subprocess
 
-    code = "import sys, fpps.server.admission; print('torch' in sys.modules, 'ray' in sys.modules)"
+    code = "import sys, fpps.server.http.admission; print('torch' in sys.modules, 'ray' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from fpps.server.loadgen import LoadConfig, _percentiles, check_loopback, run_load
+from fpps.server.bench.loadgen import LoadConfig, _percentiles, check_loopback, run_load
 
 
 def _stub_app():

@@ -1,9 +1,9 @@
-"""PrefixCache (fpps_server/prefix_cache.py): matching, capping, replacing and eviction."""
+"""PrefixCache (fpps_server/engine/prefix_cache.py): matching, capping, replacing and eviction."""
 
 import pytest
 import torch
 
-from fpps.server.prefix_cache import PrefixCache
+from fpps.server.engine.prefix_cache import PrefixCache
 
 
 def kv(ids, layers=2, heads=1, dim=2):
@@ -76,7 +76,7 @@ def test_disabled_and_invalid():
 
 
 def test_prefix_columns_lay_out_hits_then_new_tokens_with_masked_holes():
-    from fpps.server.prefix_cache import PrefixHit, common_prefix, prefix_columns
+    from fpps.server.engine.prefix_cache import PrefixHit, common_prefix, prefix_columns
 
     assert common_prefix([1, 2, 3], [1, 2, 4, 5]) == 2 and common_prefix([], [1]) == 0
     new_mask = torch.tensor([[0, 1, 1], [1, 1, 1], [0, 0, 1]])  # left-padded new tokens

@@ -1,4 +1,4 @@
-"""Per-row logits processing (`fpps_server/sampling.py`) against a naive reference of each
+"""Per-row logits processing (`fpps_server/engine/sampling.py`) against a naive reference of each
 option's published formula, and the log-probability helpers."""
 
 import math
@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from fpps.server.sampling import RowLogits, prompt_logprobs, token_logprob
+from fpps.server.engine.sampling import RowLogits, prompt_logprobs, token_logprob
 from fpps.steering import SamplingParams, SteeringValidationError
 
 V = 50

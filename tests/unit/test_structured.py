@@ -1,4 +1,4 @@
-"""The xgrammar row mask (`fpps_server/structured.py`) on the default model's tokenizer: any
+"""The xgrammar row mask (`fpps_server/engine/structured.py`) on the default model's tokenizer: any
 logits, masked and decoded greedily, spell a document of the schema; bad schemas name
 `response_format`."""
 
@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from fpps.server.structured import Grammars
+from fpps.server.engine.structured import Grammars
 from fpps.steering import SteeringValidationError
 
 SCHEMA = {"type": "object", "properties": {"a": {"enum": ["x", "y"]}, "b": {"type": "boolean"}},

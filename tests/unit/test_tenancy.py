@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from fpps.server.tenancy import ANONYMOUS, AccessDenied, InvalidApiKey, KeyLimits, KeyScope, load_keyring
+from fpps.server.http.tenancy import ANONYMOUS, AccessDenied, InvalidApiKey, KeyLimits, KeyScope, load_keyring
 
 SCOPED = """
 keys:

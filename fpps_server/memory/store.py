@@ -1,4 +1,4 @@
-"""User memory: each user's past chat sessions, stored through SQLAlchemy 2.
+"""User memory: each user's past chat sessions, stored through SQLAlchemy 2 (`MemoryStore`).
 
 Three tables: `fpps_users`, `fpps_sessions` (one row per stored session, ordered by insertion)
 and `fpps_messages` (one row per message, ordered by position). The default is a SQLite file
@@ -23,28 +23,11 @@ from sqlalchemy import (Column, DateTime, ForeignKey, Integer, MetaData, String,
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-__all__ = ["MemoryStore", "StoredSession", "UnknownUserError", "UnknownSessionError",
-           "USER_ID_PATTERN", "SESSION_ID_PATTERN", "sqlite_url"]
+from .types import SESSION_ID_PATTERN, USER_ID_PATTERN, UnknownSessionError, UnknownUserError
 
-USER_ID_PATTERN = r"^[A-Za-z0-9_.@-]{1,128}$"
-SESSION_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
+__all__ = ["MemoryStore", "StoredSession", "sqlite_url"]
+
 _USER_RE, _SESSION_RE = re.compile(USER_ID_PATTERN), re.compile(SESSION_ID_PATTERN)
-
-
-class UnknownUserError(LookupError):
-    """No stored sessions exist for this user id."""
-
-    def __init__(self, user_id: str) -> None:
-        self.user_id = user_id
-        super().__init__(f"unknown user '{user_id}'")
-
-
-class UnknownSessionError(LookupError):
-    """The user has no session with this id."""
-
-    def __init__(self, user_id: str, session_id: str) -> None:
-        self.user_id, self.session_id = user_id, session_id
-        super().__init__(f"user '{user_id}' has no session '{session_id}'")
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,10 @@ from .completions_protocol import (
 )
 from .audit import audit_steering, configure_audit_log
 from .config import ServerArgs, edge_capacity
-from .engine import EngineOutput, EngineOverloaded, GenerationRequest, TokenLogprob
+from ..engine.types import EngineOutput, EngineOverloaded, GenerationRequest, TokenLogprob
 from .errors import ApiError, UnknownModelError, to_http
-from .memory import SESSION_ID_PATTERN, USER_ID_PATTERN, MemoryStore, UnknownUserError, sqlite_url
+from ..memory.store import MemoryStore, sqlite_url
+from ..memory.types import SESSION_ID_PATTERN, USER_ID_PATTERN, UnknownUserError
 from .playground import is_public_path, register_playground
 from .protocol import (
     ChatCompletionChunk,
@@ -328,13 +329,6 @@ class FppsIngress:
         return reqs, len(sessions)
 
     @staticmethod
-    def _raise_remote(err: dict[str, Any]) -> None:
-        e = err["error"]
-        if e.get("kind") == "overloaded":
-            raise EngineOverloaded(e.get("message", "queue full"))
-        raise ApiError(400, e.get("message", "invalid request"), param=e.get("param"), code="invalid_value")
-
-    @staticmethod
     def _audit(rid: str, principal: KeyScope, body: ChatCompletionRequest | CompletionRequest, i: int,
                out: EngineOutput, n_sessions: int) -> None:
         audit_steering(request_id=rid, key_id=principal.key_id, user=body.user, choice=i, mode=out.mode,
@@ -379,8 +373,6 @@ class FppsIngress:
             raise
         except BackPressureError as e:  # Serve's handle queue is full: same answer as the engine's
             raise EngineOverloaded(str(e)) from None
-        if isinstance(result, dict):
-            self._raise_remote(result)
         outs: list[EngineOutput] = result
         if any(o.finish_reason == "error" for o in outs):
             raise RuntimeError(next(o.error for o in outs if o.finish_reason == "error"))
@@ -472,9 +464,6 @@ class FppsIngress:
         except BaseException:
             _cancel(gen)
             raise
-        if first is not None and "error" in first:
-            _cancel(gen)
-            self._raise_remote(first)
         return gen, first, next_item
 
     async def _completion_sse(self, body: CompletionRequest, reqs: list[GenerationRequest],

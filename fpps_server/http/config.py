@@ -55,7 +55,7 @@ class ServerArgs(BaseModel):
     api_key_file: str | None = None
     admin_api_keys: list[str] = Field(default_factory=list)
     """When set, the memory endpoints need one of these keys (or a scoped key for its users).
-    `api_key_file` may also be a scoped key file: see `fpps_server/tenancy.py`."""
+    `api_key_file` may also be a scoped key file: see `fpps_server/http/tenancy.py`."""
     audit_log: str | None = None
     """File that receives one JSON line per steering decision (the `fpps.audit` logger)."""
     default_mode: Literal["off", "hard", "soft", "mixed"] = "mixed"

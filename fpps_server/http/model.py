@@ -14,8 +14,8 @@ from typing import Any, AsyncIterator
 
 from ray import serve
 
+from ..engine.types import EngineOutput, GenerationRequest
 from .config import ServerArgs
-from .engine import EngineOutput, EngineOverloaded, GenerationRequest
 
 __all__ = ["FppsModel"]
 
@@ -31,8 +31,9 @@ class FppsModel:
         from fpps.steering import load_model
         from fpps.steering.artifact import load_artifact, shipped_artifact_dir
 
-        from .async_engine import AsyncEngine
-        from .engine import EngineConfig, SteeredEngine
+        from ..engine.async_engine import AsyncEngine
+        from ..engine.core import SteeredEngine
+        from ..engine.types import EngineConfig
 
         # Intra-op threads follow the replica's CPU reservation: on a shared or busy host, more
         # threads than reserved cores spin against each other (7x slower measured on 2 cores).
@@ -87,25 +88,14 @@ class FppsModel:
         fill = {k: v for k, v in self.overrides.items() if getattr(s, k) is None}
         return dataclasses.replace(req, steering=dataclasses.replace(s, **fill)) if fill else req
 
-    @staticmethod
-    def _remote_error(exc: Exception) -> dict[str, Any]:
-        from fpps.steering.errors import SteeringValidationError
-
-        if isinstance(exc, SteeringValidationError):
-            return {"error": {"kind": "validation", "param": exc.parameter, "message": str(exc)}}
-        if isinstance(exc, EngineOverloaded):
-            return {"error": {"kind": "overloaded", "message": str(exc)}}
-        raise exc
-
-    async def generate(self, reqs: list[GenerationRequest]) -> list[EngineOutput] | dict[str, Any]:
-        """Run the requests together; a validation or overload error comes back as a dict."""
+    async def generate(self, reqs: list[GenerationRequest]) -> list[EngineOutput]:
+        """Run the requests together. A validation or overload error raises as itself: the
+        errors pickle (`__reduce__`), and the ingress maps them with `to_http` like its own."""
         tasks: list[asyncio.Future[EngineOutput]] = []
         try:
             for r in reqs:
                 tasks.append(asyncio.ensure_future(self.aengine.generate(self._prepare(r))))
             return list(await asyncio.gather(*tasks))
-        except Exception as e:
-            return self._remote_error(e)
         finally:
             for t in tasks:
                 t.cancel()
@@ -114,7 +104,7 @@ class FppsModel:
         """Merged events of the requests: `{"i", "delta", "logprobs"}`, then `{"i", "final"}` per
         request (`logprobs`: the events' `TokenEvent.logprobs`).
 
-        An error before the first token is the only item: `{"error": {...}}`."""
+        An error before the first token (validation, overload at submit) raises as itself."""
         queue: asyncio.Queue[tuple[int, Any, Exception | None]] = asyncio.Queue()
 
         async def pump(i: int, req: GenerationRequest) -> None:
@@ -130,8 +120,7 @@ class FppsModel:
             while left:
                 i, ev, err = await queue.get()
                 if err is not None:
-                    yield self._remote_error(err)
-                    return
+                    raise err
                 if ev.final is not None:
                     left -= 1
                     yield {"i": i, "delta": ev.delta, "final": ev.final, "logprobs": ev.logprobs,

@@ -21,7 +21,6 @@ temperature, as vLLM reports by default: they say what the model, edited or not,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable, Collection, Sequence
 
 import torch
@@ -29,27 +28,9 @@ import torch
 from fpps.steering.errors import SteeringValidationError
 from fpps.steering.params import SamplingParams
 
-__all__ = ["RowLogits", "TokenLogprob", "TopLogprob", "token_logprob", "prompt_logprobs"]
+from .types import TokenLogprob, TopLogprob
 
-
-@dataclass(frozen=True)
-class TopLogprob:
-    """One alternative at a position: its text, log-probability and UTF-8 bytes (OpenAI shape)."""
-
-    token: str
-    logprob: float
-    bytes: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class TokenLogprob:
-    """A generated token's log-probability and its `top` alternatives, most likely first."""
-
-    token: str
-    logprob: float | None
-    """None only for a prompt's first token, which nothing before it predicts."""
-    bytes: tuple[int, ...]
-    top: tuple[TopLogprob, ...] = ()
+__all__ = ["RowLogits", "token_logprob", "prompt_logprobs"]
 
 
 class RowLogits:

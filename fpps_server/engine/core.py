@@ -31,175 +31,29 @@ calibration), `start()` runs it in a background thread and `AsyncEngine` streams
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
-from collections import deque
-from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 
-from fpps.kernels import MODE_HARD, MODE_MIXED, MODE_OFF, MODE_SOFT, apply_fpps_edit
 from fpps.steering.adapter import ModelAdapter
 from fpps.steering.artifact import SteeringArtifact
-from fpps.steering.edit import Branch, choose_branch
 from fpps.steering.errors import SteeringValidationError
-from fpps.steering.params import SamplingParams, SteeringParams
-from fpps.steering.reference import run_to_layer
+from fpps.steering.kv import cache_layers, new_cache
+from fpps.steering.twin import run_to_layer
 
 from .detok import TextTracker, sample_next
-from .kvbatch import KVBatch, cache_layers, left_pad
+from .kvbatch import KVBatch, left_pad
+from .pass_state import PassState, RowTensors, SteeringHooks
 from .prefix_cache import PrefixCache, PrefixHit, common_prefix, prefix_columns
-from .sampling import RowLogits, TokenLogprob, TopLogprob, prompt_logprobs, token_logprob
-from .structured import Grammars, RowGrammar
+from .rows import RequestHandle, Row, Slot
+from .sampling import RowLogits, prompt_logprobs, token_logprob
+from .scheduler import Scheduler
+from .structured import Grammars
+from .types import EngineConfig, EngineOutput, GenerationRequest, TokenEvent, TokenLogprob
 
-__all__ = ["EngineConfig", "EngineOverloaded", "GenerationRequest", "EngineOutput", "TokenEvent",
-           "SteeredEngine", "TokenLogprob", "TopLogprob"]
-
-_MODE_CODE = {"off": MODE_OFF, "hard": MODE_HARD, "soft": MODE_SOFT, "mixed": MODE_MIXED}
-_ids = itertools.count()
-
-
-class EngineOverloaded(RuntimeError):
-    """The engine's queue is full; retry later (HTTP 503 with Retry-After)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class EngineConfig:
-    """Process-wide engine limits."""
-
-    max_batch_size: int = 16
-    """Rows decoded together."""
-    max_tokens_in_flight: int = 65536
-    """Sum over running rows of prompt tokens + max_tokens."""
-    max_queue: int = 256
-    """Requests waiting beyond the free batch rows; more raise `EngineOverloaded`. Requests that
-    a free row will take at the next step do not count, so a burst fills the batch first."""
-    max_prefill_rows: int = 8
-    """New rows prefilled together in one step."""
-    twin_decode: Literal["auto", "joint", "separate"] = "auto"
-    """How hard rows' twins decode (module docstring); `auto`: joint if the blocks above L are at
-    most a quarter of the model."""
-    prefix_cache_tokens: int = 4096
-    """Prompt positions whose KV is kept for reuse by later prompts with the same beginning
-    (`prefix_cache.py`; about 46 KB each for the default model in fp32); 0 turns reuse off."""
-    twin_prefix_cache_tokens: int = 1024
-    """Positions of history-free twin prompts kept for reuse (the template's
-    head and repeated questions); 0 turns it off."""
-
-    def __post_init__(self) -> None:
-        if self.twin_decode not in ("auto", "joint", "separate"):
-            raise ValueError(f"twin_decode must be auto, joint or separate, not {self.twin_decode!r}")
-        if self.prefix_cache_tokens < 0 or self.twin_prefix_cache_tokens < 0:
-            raise ValueError("prefix_cache_tokens and twin_prefix_cache_tokens must be >= 0")
-
-
-@dataclass(frozen=True)
-class GenerationRequest:
-    """One request: personalized prompt, history-free twin prompt, steering and sampling."""
-
-    messages: Sequence[dict[str, str]]
-    twin_messages: Sequence[dict[str, str]] | None = None
-    steering: SteeringParams = field(default_factory=lambda: SteeringParams(mode="off"))
-    sampling: SamplingParams = field(default_factory=SamplingParams)
-    request_id: str = field(default_factory=lambda: f"req-{next(_ids)}")
-    prompt: str | tuple[int, ...] | None = None
-    """A raw completion prompt (text, or token ids) used as is instead of the chat template of
-    `messages` (`/v1/completions` without history)."""
-
-
-@dataclass(frozen=True)
-class EngineOutput:
-    """Final record of a request: text, usage and steering diagnostics."""
-
-    request_id: str
-    text: str
-    token_ids: tuple[int, ...]
-    finish_reason: str  # "stop", "length", "cancelled" or "error"
-    prompt_tokens: int
-    completion_tokens: int
-    p_hat: float | None
-    gate: Branch
-    mode: str
-    effective_alpha: float
-    gamma: float | None
-    tau: float | None
-    layer: int | None
-    artifact_id: str | None
-    error: str | None = None
-    logprobs: tuple[TokenLogprob, ...] | None = None
-    """Per generated token, when the request asked (`SamplingParams.logprobs`)."""
-    prompt_logprobs: tuple[TokenLogprob, ...] | None = None
-    """Per prompt token, when asked (`SamplingParams.prompt_logprobs`)."""
-
-
-@dataclass(frozen=True)
-class TokenEvent:
-    """A streamed text delta (`final` is None) or the end of a request (`final` set)."""
-
-    request_id: str
-    delta: str
-    token_id: int | None = None
-    final: EngineOutput | None = None
-    logprobs: tuple[TokenLogprob, ...] = ()
-    """Log-probabilities of the tokens generated since the previous event (when asked)."""
-    prompt_logprobs: tuple[TokenLogprob, ...] | None = None
-    """The scored prompt (`SamplingParams.prompt_logprobs`), in the request's first event only."""
-
-
-@dataclass(eq=False)
-class _Row:
-    req: GenerationRequest
-    params: SteeringParams
-    prompt_ids: list[int]
-    twin_ids: list[int] | None
-    on_event: Callable[[TokenEvent], None] | None
-    tracker: TextTracker
-    generator: torch.Generator | None
-    logits: RowLogits
-    """This row's penalties, bias and min_tokens (`sampling.py`)."""
-    grammar: RowGrammar | None = None
-    """This row's `response_format` mask (`structured.py`), if it asked for JSON."""
-    generated: list[int] = field(default_factory=list)
-    logprobs: list[TokenLogprob] = field(default_factory=list)
-    logprobs_sent: int = 0
-    """How many of `logprobs` went out in events already."""
-    prompt_logprobs: tuple[TokenLogprob, ...] | None = None
-    events_sent: int = 0
-    p_hat: float | None = None
-    branch: Branch = "none"
-    follows_twin: bool = False
-    """Gated hard with reach `all`: this row's cache and tokens are its twin's."""
-    finish: str | None = None
-    cancelled: bool = False
-    result: EngineOutput | None = None
-    done: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def budget(self) -> int:
-        return len(self.prompt_ids) + self.req.sampling.max_tokens
-
-
-class RequestHandle:
-    """What `submit` returns: wait for the result or cancel the request."""
-
-    def __init__(self, row: _Row, engine: "SteeredEngine") -> None:
-        self._row, self._engine = row, engine
-
-    @property
-    def request_id(self) -> str:
-        return self._row.req.request_id
-
-    def cancel(self) -> None:
-        self._row.cancelled = True
-        self._engine._wake()
-
-    def result(self, timeout: float | None = None) -> EngineOutput:
-        if not self._row.done.wait(timeout):
-            raise TimeoutError(f"request {self.request_id} did not finish in {timeout} s")
-        assert self._row.result is not None
-        return self._row.result
+__all__ = ["SteeredEngine"]
 
 
 class SteeredEngine:
@@ -212,21 +66,15 @@ class SteeredEngine:
             artifact.check_model(adapter.fingerprint, adapter.hidden_size, adapter.num_layers)
         self.layer = artifact.layer if artifact is not None else None
         self.probe_layer = artifact.probe_layer if artifact is not None else None
-        dev, f32 = adapter.device, torch.float32
-        self._s_f = artifact.s_f.to(dev, f32) if artifact is not None else None
-        self._w = artifact.w.to(dev, f32) if artifact is not None else None
-        self._b = float(artifact.b) if artifact is not None else 0.0
-        self._gate = artifact.gate if artifact is not None else None
-        self._pending: deque[_Row] = deque()
-        self._rows: list[_Row] = []
+        self._sched = Scheduler(config)
+        self._rows: list[Row] = []
         self._main = KVBatch()
         self._twin = KVBatch()
-        self._twin_rows: list[_Row] = []
-        self._slots: list[tuple[_Row, bool]] = []  # `_main`'s cache rows: (row, is its twin)
+        self._twin_rows: list[Row] = []
+        self._slots: list[Slot] = []  # `_main`'s cache rows, in order
         n_above = adapter.num_layers - 1 - (self.layer or 0)
         self.joint_twins = config.twin_decode == "joint" or (
             config.twin_decode == "auto" and 4 * n_above <= adapter.num_layers)
-        self._ctx: dict[str, Any] | None = None  # what the layer-L hook applies this pass
         self._vocab = int(adapter.lm_head.weight.shape[0])
         self._texts: dict[int, str] = {}
         self._grammars = Grammars(adapter.tokenizer, self._vocab, adapter.eos_token_ids)
@@ -239,12 +87,7 @@ class SteeredEngine:
         # Twins (history-free prompts) share the chat template's head and repeat per question:
         # a small cache of their own so they never evict users' histories.
         self.twin_prefix_cache = PrefixCache(config.twin_prefix_cache_tokens, min_tokens=8)
-        self._hooks = []
-        if self.layer is not None:
-            if self.probe_layer != self.layer:  # an earlier block gates; the same pass edits at L
-                assert self.probe_layer is not None
-                self._hooks.append(adapter.hook_block_output(self.probe_layer, self._probe_hook))
-            self._hooks.append(adapter.hook_block_output(self.layer, self._edit_hook))
+        self._hooks = SteeringHooks(adapter, artifact) if artifact is not None else None
 
     # ---- public API -------------------------------------------------------------------------
     def submit(self, req: GenerationRequest,
@@ -252,14 +95,9 @@ class SteeredEngine:
         """Validate and queue a request. Raises `SteeringValidationError` or `EngineOverloaded`."""
         row = self._make_row(req, on_event)
         with self._cv:
-            # Arrivals during a decode step all wait in `_pending` until the next one; those the
-            # free rows will take are not queued, or a burst would be turned away from an idle batch.
-            free_rows = max(0, self.config.max_batch_size - len(self._rows))
-            if len(self._pending) >= self.config.max_queue + free_rows:
-                raise EngineOverloaded(f"queue full ({self.config.max_queue} waiting)")
-            self._pending.append(row)
+            self._sched.enqueue(row, len(self._rows))
             self._cv.notify_all()
-        return RequestHandle(row, self)
+        return RequestHandle(row, self._wake)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[EngineOutput]:
         """Run `requests` to completion in the calling thread (engine must not be started)."""
@@ -267,8 +105,8 @@ class SteeredEngine:
             handles = [self.submit(r) for r in requests]
             return [h.result() for h in handles]
         rows = [self._make_row(r, None) for r in requests]
-        self._pending.extend(rows)
-        while self._pending or self._rows:
+        self._sched.pending.extend(rows)
+        while self._sched.pending or self._rows:
             self.step()
         return [r.result for r in rows if r.result is not None]
 
@@ -284,13 +122,12 @@ class SteeredEngine:
             self._cv.notify_all()
         if self._thread is not None:
             self._thread.join(timeout=30)
-        for hook in self._hooks:
-            hook.remove()
-        self._hooks = []
+        if self._hooks is not None:
+            self._hooks.remove()
 
     @property
     def load(self) -> dict[str, int]:
-        return {"running": len(self._rows), "waiting": len(self._pending), "twins": len(self._twin_rows)}
+        return {"running": len(self._rows), "waiting": len(self._sched.pending), "twins": len(self._twin_rows)}
 
     # ---- the loop ---------------------------------------------------------------------------
     def _wake(self) -> None:
@@ -300,12 +137,12 @@ class SteeredEngine:
     def _loop(self) -> None:
         while True:
             with self._cv:
-                while not (self._stopping or self._pending or self._rows):
+                while not (self._stopping or self._sched.pending or self._rows):
                     self._cv.wait()
                 if self._stopping:
                     break
             self.step()
-        for row in [*self._rows, *self._pending]:
+        for row in [*self._rows, *self._sched.pending]:
             row.finish = "cancelled"
             self._finish(row, error="engine shut down")
 
@@ -314,7 +151,7 @@ class SteeredEngine:
         try:
             self._drop([r for r in self._rows if r.cancelled], "cancelled")
             with self._cv:
-                new = self._admissible()
+                new = self._sched.admit(self._rows, self._cancel_waiting)
             t0 = time.perf_counter()
             if new:
                 self._prefill(new)
@@ -329,31 +166,18 @@ class SteeredEngine:
                 self._finish(row, error=f"{type(e).__name__}: {e}")
             self._rows, self._twin_rows, self._slots = [], [], []
             self._main, self._twin = KVBatch(), KVBatch()
-            self._ctx = None
+            if self._hooks is not None:
+                self._hooks.state = None
             if self._thread is None:
                 raise
 
-    def _admissible(self) -> list[_Row]:
-        """Pop waiting rows (FIFO) while they fit the row and token caps."""
-        new: list[_Row] = []
-        used = sum(r.budget for r in self._rows)
-        while self._pending and len(new) < self.config.max_prefill_rows:
-            row = self._pending[0]
-            if row.cancelled:
-                self._pending.popleft()
-                row.finish = "cancelled"
-                self._finish(row)
-                continue
-            if len(self._rows) + len(new) >= self.config.max_batch_size:
-                break
-            if used + row.budget > self.config.max_tokens_in_flight and (self._rows or new):
-                break
-            new.append(self._pending.popleft())
-            used += row.budget
-        return new
+    def _cancel_waiting(self, row: Row) -> None:
+        """A request cancelled while it waited: finish it without running it."""
+        row.finish = "cancelled"
+        self._finish(row)
 
     # ---- rows -------------------------------------------------------------------------------
-    def _make_row(self, req: GenerationRequest, on_event: Callable[[TokenEvent], None] | None) -> _Row:
+    def _make_row(self, req: GenerationRequest, on_event: Callable[[TokenEvent], None] | None) -> Row:
         params = req.steering.resolved(self.artifact.defaults if self.artifact else None)
         if params.is_active and self.artifact is None:
             raise SteeringValidationError("mode", params.mode, "steering needs an artifact; this "
@@ -383,7 +207,7 @@ class SteeredEngine:
                            self.adapter.device)
         sp = req.sampling
         grammar = None if sp.response_format == "text" else self._grammars.row(sp.json_schema)
-        return _Row(req=req, params=params, prompt_ids=prompt_ids, twin_ids=twin_ids,
+        return Row(req=req, params=params, prompt_ids=prompt_ids, twin_ids=twin_ids,
                     on_event=on_event, tracker=TextTracker(self.adapter.decode, req.sampling.stop),
                     generator=gen, logits=logits, grammar=grammar)
 
@@ -411,125 +235,45 @@ class SteeredEngine:
         return text
 
     @staticmethod
-    def _first_prompt_logprobs(row: _Row) -> tuple[TokenLogprob, ...] | None:
+    def _first_prompt_logprobs(row: Row) -> tuple[TokenLogprob, ...] | None:
         """The row's scored prompt for its first event, None for the others."""
         row.events_sent += 1
         return row.prompt_logprobs if row.events_sent == 1 else None
 
-    def _new_logprobs(self, row: _Row) -> tuple[TokenLogprob, ...]:
+    def _new_logprobs(self, row: Row) -> tuple[TokenLogprob, ...]:
         """The row's log-probabilities not yet sent in an event (marked sent)."""
         new = tuple(row.logprobs[row.logprobs_sent:])
         row.logprobs_sent = len(row.logprobs)
         return new
 
-    def _row_tensors(self, rows: Sequence[_Row], twin_rows: Sequence[_Row]) -> dict[str, Any]:
-        """Per-row steering tensors for one pass (the logits-processor shape: only opted-in rows
-        are ever edited; the rest carry mode off)."""
-        dev = self.adapter.device
-        tpos = {id(r): i for i, r in enumerate(twin_rows)}
-        return {
-            "mode": torch.tensor([_MODE_CODE["off" if r.follows_twin else r.params.mode] for r in rows],
-                                 dtype=torch.int32, device=dev),
-            "alpha": torch.tensor([r.params.alpha for r in rows], dtype=torch.float32, device=dev),
-            "gamma": torch.tensor([r.params.gamma or 0.0 for r in rows], dtype=torch.float32, device=dev),
-            "tau": torch.tensor([r.params.tau if r.params.tau is not None else 1.0 for r in rows],
-                                dtype=torch.float32, device=dev),
-            "twin_idx": torch.tensor([tpos.get(id(r), -1) for r in rows], dtype=torch.int32, device=dev),
-        }
-
-    def _probe_hook(self, hidden: torch.Tensor) -> None:
-        # hidden: [rows, pos, d] at the probe layer; at prefill the last column is each row's
-        # last prompt position (left padding), read once and held for the request.
-        # With a twin-aware gate (`fpps.steering.gate`), rows that prefilled a twin get their
-        # p_hat and branch at block L instead (`_twin_gate`); the others keep the probe's.
-        # In a prefill the twins ride as extra rows (`main_slots` are the requests' own).
-        ctx = self._ctx
-        if ctx is None or ctx["p_hat"] is not None:
-            return None
-        assert self._w is not None
-        last = hidden[:, -1, :]
-        main = ctx.get("main_slots")
-        z = (last if main is None else last.index_select(0, main)).float() @ self._w + self._b
-        p = torch.sigmoid(z)
-        ctx["p_hat"], ctx["probe_logit"] = p, z
-        gated = self._gate is not None and ctx.get("has_twins", False)
-        for row, pv in zip(ctx["rows"], p.tolist()):
-            row.p_hat = pv
-            row.branch = "none" if gated and row.twin_ids is not None else choose_branch(row.params, pv)
-        ctx["gate_pending"] = gated
-        return None
-
-    def _twin_gate(self, h: torch.Tensor, h_twin: torch.Tensor, ctx: dict[str, Any]) -> None:
-        """At block L of a prefill: p_hat and branch of every row with a twin from the gate,
-        reading the probe's logit and the personalized (`h`) and twin (`h_twin`, rows in twin
-        order) states there: no extra pass."""
-        ctx["gate_pending"] = False
-        assert self._gate is not None and self._s_f is not None
-        t = ctx["tensors"]["twin_idx"]
-        rows = (t >= 0).nonzero().squeeze(1)
-        if rows.numel() == 0:
-            return
-        g = self._gate.p_hat(ctx["probe_logit"].index_select(0, rows), h.index_select(0, rows),
-                             h_twin.index_select(0, t.index_select(0, rows).long()), self._s_f)
-        p = ctx["p_hat"].clone()
-        p.index_copy_(0, rows, g)
-        ctx["p_hat"] = p
-        for i, pv in zip(rows.tolist(), g.tolist()):
-            row = ctx["rows"][i]
-            row.p_hat = pv
-            row.branch = choose_branch(row.params, pv)
-
-    def _edit_hook(self, hidden: torch.Tensor) -> None:
-        # hidden: [rows, pos, d]; the steered position of every row is the last column.
-        ctx = self._ctx
-        if ctx is None:
-            return None
-        if ctx["p_hat"] is None:  # prefill with the probe at L: it reads the last prompt position
-            self._probe_hook(hidden)
-        last = hidden[:, -1, :]
-        main = ctx.get("main_slots")
-        # A joint pass (every prefill with twins; decode with joint twins): the twins' block-L
-        # states are rows of this very tensor. Otherwise they come from a pass of their own.
-        h = last if main is None else last.index_select(0, main)
-        h_twin = ctx.get("twin") if main is None else last.index_select(0, ctx["twin_slots"])
-        if ctx.get("gate_pending"):  # prefill: the twin-aware gate reads block L before the edit
-            assert h_twin is not None
-            self._twin_gate(h, h_twin, ctx)
-        if not any(r.branch != "none" and not r.follows_twin for r in ctx["rows"]):
-            return None  # nothing to edit: launch nothing
-        t = ctx["tensors"]
-        apply_fpps_edit(h, self._s_f, t["mode"], t["alpha"], t["gamma"], t["tau"], p_hat=ctx["p_hat"],
-                        h_twin=h_twin, twin_idx=t["twin_idx"], out=h)
-        if main is not None:
-            last.index_copy_(0, main, h)
-        return None
-
     def _forward(self, ids: torch.Tensor, mask: torch.Tensor, pos: torch.Tensor, cache: Any,
-                 ctx: dict[str, Any] | None, keep_all: bool = False) -> torch.Tensor:
+                 state: PassState | None, keep_all: bool = False) -> torch.Tensor:
         """The pass's last-position logits `[rows, vocab]`, or with `keep_all` every position's
-        `[rows, pos, vocab]` (prompt scoring)."""
-        self._ctx = ctx
+        `[rows, pos, vocab]` (prompt scoring). The hooks steer by `state` during the pass only."""
+        if self._hooks is not None:
+            self._hooks.state = state
         try:
             out = self.adapter.model(input_ids=ids, attention_mask=mask, position_ids=pos,
                                      past_key_values=cache, use_cache=True, logits_to_keep=0 if keep_all else 1)
         finally:
-            self._ctx = None
+            if self._hooks is not None:
+                self._hooks.state = None
         return out.logits if keep_all else out.logits[:, -1, :]
 
     @torch.inference_mode()
-    def _prefill(self, new: list[_Row]) -> None:
+    def _prefill(self, new: list[Row]) -> None:
         for rows in self._prefill_passes(new):
             self._prefill_pass(rows)
 
-    def _prefill_passes(self, new: list[_Row]) -> list[list[_Row]]:
+    def _prefill_passes(self, new: list[Row]) -> list[list[Row]]:
         """New rows that share a prefix with an earlier new row, longer than what the prefix
         cache holds for them, wait for a second pass: the first stores that prefix, so it is
         computed once (16 requests over one user's history prefill the history once)."""
         pc = self.prefix_cache
         if not pc.enabled or len(new) < 2:
             return [new]
-        first: list[_Row] = []
-        second: list[_Row] = []
+        first: list[Row] = []
+        second: list[Row] = []
         for r in new:
             ids = r.prompt_ids
             shared = max((common_prefix(ids, f.prompt_ids) for f in first), default=0)
@@ -543,12 +287,10 @@ class SteeredEngine:
         """The pass's input ids (each prompt past its cached prefix `hits`, left-padded), the
         attention mask over cached + new columns, position ids, the cache to extend and each
         prompt's cached length."""
-        from transformers import DynamicCache
-
         ids, mask = left_pad([s[h.length if h else 0:] for s, h in zip(seqs, hits)], pad, dev)
         full, layers = prefix_columns(hits, mask)
         pos = (full.cumsum(1) - 1).clamp(min=0)[:, full.shape[1] - mask.shape[1]:]
-        cache = DynamicCache(ddp_cache_data=layers) if layers else DynamicCache()
+        cache = new_cache(layers)
         return ids, full, pos, cache, [h.length if h else 0 for h in hits]
 
     @staticmethod
@@ -565,7 +307,7 @@ class SteeredEngine:
             cols = batch.mask[i].nonzero().squeeze(1)[:n]
             pc.store(ids, [(k[i].index_select(1, cols), v[i].index_select(1, cols)) for k, v in layers])
 
-    def _prefill_pass(self, new: list[_Row]) -> None:
+    def _prefill_pass(self, new: list[Row]) -> None:
         """Prefill `new` in one forward pass. Rows that can go hard bring their history-free
         twin as an extra row of the same pass (its own prefix cache, every block): the gate and
         the edit read the twin's block-L state from the pass itself, and the weights are read
@@ -578,14 +320,12 @@ class SteeredEngine:
             [self.twin_prefix_cache.lookup(s) for s in tseqs]
         ids, mask, pos, cache, cached = self._prefix_inputs(pseqs + tseqs, hits, dev, pad)
         n, m = len(new), len(twin_new)
-        ctx = None
+        state = None
         if self.layer is not None:
-            ctx = {"rows": new, "p_hat": None, "twin": None, "has_twins": m > 0,
-                   "tensors": self._row_tensors(new, twin_new)}
-            if m:
-                ctx["main_slots"] = torch.arange(n, device=dev)
-                ctx["twin_slots"] = torch.arange(n, n + m, device=dev)
-        logits = self._forward(ids, mask, pos, cache, ctx, keep_all=any(scored))
+            state = PassState(rows=new, tensors=RowTensors.build(new, twin_new, dev), p_hat=None,
+                              has_twins=m > 0, main_slots=torch.arange(n, device=dev) if m else None,
+                              twin_slots=torch.arange(n, n + m, device=dev) if m else None)
+        logits = self._forward(ids, mask, pos, cache, state, keep_all=any(scored))
         if logits.dim() == 3:  # [rows, pos, vocab]: some rows score their prompt
             for r, seq, sc, lg in zip(new, pseqs, scored, logits):
                 if sc:  # its prompt is the last len(seq) columns (left padding, no prefix hit)
@@ -609,7 +349,7 @@ class SteeredEngine:
         self._main.join(batch)
         self._main.join(followers)
         order = [new[i] for i in own] + [twin_new[i] for i in follow]
-        self._slots.extend((r, False) for r in order)
+        self._slots.extend(Slot(r) for r in order)
         twins = [twin_new[i] for i in lockstep]
         if not self.joint_twins:
             twin_batch.keep_layers(self.layer + 1 if self.layer is not None else 0)
@@ -617,16 +357,16 @@ class SteeredEngine:
             self._twin_rows.extend(twins)
         elif twins:
             self._main.join(twin_batch)
-            self._slots.extend((r, True) for r in twins)
+            self._slots.extend(Slot(r, twin=True) for r in twins)
         self._sync_rows()
         self._accept_all(order, logits.index_select(0, torch.tensor(own + [n + i for i in follow],
                                                                    dtype=torch.long, device=logits.device)))
 
     def _sync_rows(self) -> None:
         """Derive the row lists from `_slots` (joint twins live there too)."""
-        self._rows = [r for r, twin in self._slots if not twin]
+        self._rows = [s.row for s in self._slots if not s.twin]
         if self.joint_twins:
-            self._twin_rows = [r for r, twin in self._slots if twin]
+            self._twin_rows = [s.row for s in self._slots if s.twin]
 
     @torch.inference_mode()
     def _decode(self) -> None:
@@ -642,27 +382,26 @@ class SteeredEngine:
                                   attention_mask=tmask, position_ids=tpos)[:, -1, :]
             self._twin.advance(tmask)
         # Every cache row is fed its request's newest token: a joint twin the same one as its row.
-        ids = torch.tensor([[r.generated[-1]] for r, _ in self._slots], device=dev)
+        ids = torch.tensor([[s.row.generated[-1]] for s in self._slots], device=dev)
         mask, pos = self._main.step_inputs(dev)
-        ctx = None
+        state = None
         main = None
         if self.layer is not None:
             p_hat = torch.tensor([r.p_hat if r.p_hat is not None else 0.0 for r in self._rows],
                                  dtype=torch.float32, device=dev)
-            ctx = {"rows": self._rows, "p_hat": p_hat, "twin": h_twin,
-                   "tensors": self._row_tensors(self._rows, self._twin_rows)}
+            state = PassState(rows=self._rows, tensors=RowTensors.build(self._rows, self._twin_rows, dev),
+                              p_hat=p_hat, twin=h_twin)
             if len(self._slots) > len(self._rows):  # joint twins in this pass
-                main = torch.tensor([i for i, (_, twin) in enumerate(self._slots) if not twin], device=dev)
-                ctx["main_slots"] = main
-                ctx["twin_slots"] = torch.tensor([i for i, (_, twin) in enumerate(self._slots) if twin],
-                                                 device=dev)
-        logits = self._forward(ids, mask, pos, self._main.cache, ctx)
+                main = torch.tensor([i for i, s in enumerate(self._slots) if not s.twin], device=dev)
+                state.main_slots = main
+                state.twin_slots = torch.tensor([i for i, s in enumerate(self._slots) if s.twin], device=dev)
+        logits = self._forward(ids, mask, pos, self._main.cache, state)
         if main is not None:
             logits = logits.index_select(0, main)
         self._main.advance(mask)
         self._accept_all(self._rows, logits)
 
-    def _accept_all(self, rows: Sequence[_Row], logits: torch.Tensor) -> None:
+    def _accept_all(self, rows: Sequence[Row], logits: torch.Tensor) -> None:
         eos = self.adapter.eos_token_ids
         for row, lg in zip(rows, logits):
             sp = row.req.sampling
@@ -691,22 +430,22 @@ class SteeredEngine:
         if done:
             self._drop(done, None)
 
-    def _drop(self, rows: Sequence[_Row], reason: str | None) -> None:
+    def _drop(self, rows: Sequence[Row], reason: str | None) -> None:
         if not rows:
             return
-        gone = {id(r) for r in rows}
-        self._main.select([i for i, (r, _) in enumerate(self._slots) if id(r) not in gone])
-        self._slots = [(r, twin) for r, twin in self._slots if id(r) not in gone]
+        gone = set(rows)
+        self._main.select([i for i, s in enumerate(self._slots) if s.row not in gone])
+        self._slots = [s for s in self._slots if s.row not in gone]
         if not self.joint_twins:
-            self._twin.select([i for i, r in enumerate(self._twin_rows) if id(r) not in gone])
-            self._twin_rows = [r for r in self._twin_rows if id(r) not in gone]
+            self._twin.select([i for i, r in enumerate(self._twin_rows) if r not in gone])
+            self._twin_rows = [r for r in self._twin_rows if r not in gone]
         self._sync_rows()
         for row in rows:
             if reason is not None:
                 row.finish = reason
             self._finish(row)
 
-    def _finish(self, row: _Row, error: str | None = None) -> None:
+    def _finish(self, row: Row, error: str | None = None) -> None:
         tail = row.tracker.flush()
         p = row.params
         row.result = EngineOutput(

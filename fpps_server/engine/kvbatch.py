@@ -3,7 +3,7 @@
 Rows hold their real tokens at the right end; `mask` marks real columns. Rows join (their
 prefilled cache is left-padded to the common length and concatenated on the batch axis) and
 leave (selected away) between decode steps; columns that became padding in every row are
-trimmed. Works on `transformers.DynamicCache` with full-attention layers.
+trimmed. The cache itself is handled through `fpps.steering.kv`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-__all__ = ["KVBatch", "cache_layers", "left_pad"]
+from fpps.steering.kv import cache_layers, new_cache
+
+__all__ = ["KVBatch", "left_pad"]
 
 
 def left_pad(seqs: list[list[int]], pad_id: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -25,22 +27,6 @@ def left_pad(seqs: list[list[int]], pad_id: int, device: torch.device) -> tuple[
         ids[i, width - len(s):] = torch.tensor(s, dtype=torch.long, device=device)
         mask[i, width - len(s):] = 1
     return ids, mask
-
-
-def cache_layers(cache: object) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """The filled `(keys, values)` of each layer of a `DynamicCache`, stopping at the first empty one."""
-    out = []
-    for layer in cache.layers:  # type: ignore[attr-defined]
-        if getattr(layer, "keys", None) is None or not getattr(layer, "is_initialized", False):
-            break  # a separate-decode twin's cache fills blocks 0..L only
-        out.append((layer.keys, layer.values))
-    return out
-
-
-def _make_cache(layers: list[tuple[torch.Tensor, torch.Tensor]]) -> object:
-    from transformers import DynamicCache
-
-    return DynamicCache(ddp_cache_data=layers)
 
 
 @dataclass
@@ -96,7 +82,7 @@ class KVBatch:
             raise RuntimeError("cannot join caches with different numbers of layers")
         layers = [(torch.cat([pad(k1, 2), pad(k2, 2)]), torch.cat([pad(v1, 2), pad(v2, 2)]))
                   for (k1, v1), (k2, v2) in zip(mine, theirs)]
-        self.cache = _make_cache(layers)
+        self.cache = new_cache(layers)
         self.mask = torch.cat([pad(self.mask, 1), pad(other.mask, 1)])
         self.lengths = self.lengths + list(other.lengths)
 
@@ -107,7 +93,7 @@ class KVBatch:
             return
         layers = cache_layers(self.cache)
         if len(layers) > n_layers:
-            self.cache = _make_cache(layers[:n_layers])
+            self.cache = new_cache(layers[:n_layers])
 
     def subset(self, keep: list[int]) -> "KVBatch":
         """A batch of rows `keep` (in that order); `self` is left as it was. It shares tensors
@@ -130,6 +116,6 @@ class KVBatch:
         start = int(real_cols[0]) if real_cols.numel() else 0
         layers = [(k.index_select(0, idx)[:, :, start:], v.index_select(0, idx)[:, :, start:])
                   for k, v in cache_layers(self.cache)]
-        self.cache = _make_cache(layers)
+        self.cache = new_cache(layers)
         self.mask = mask[:, start:]
         self.lengths = [self.lengths[i] for i in keep]

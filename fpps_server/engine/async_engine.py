@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import AsyncIterator
 
-from .engine import EngineOutput, GenerationRequest, SteeredEngine, TokenEvent
+from .core import SteeredEngine
+from .types import EngineOutput, GenerationRequest, TokenEvent
 
 __all__ = ["AsyncEngine"]
 

@@ -32,8 +32,8 @@ from typing import Any
 from fpps.steering.errors import SteeringValidationError, UnknownArtifactError
 
 from .admission import RETRY_AFTER_S
-from .engine import EngineOverloaded
-from .memory import UnknownSessionError, UnknownUserError
+from ..engine.types import EngineOverloaded
+from ..memory.types import UnknownSessionError, UnknownUserError
 from .tenancy import AccessDenied, InvalidApiKey
 
 __all__ = ["ApiError", "UnknownModelError", "RETRY_AFTER_S", "REPLICA_LOST_RETRY_AFTER_S", "to_http",
@@ -122,10 +122,24 @@ def _is_replica_lost(exc: BaseException) -> bool:
     return any(c.__name__ == "RayActorError" for c in type(exc).__mro__)
 
 
+def _remote_cause(exc: BaseException) -> BaseException:
+    """The exception the model replica raised: Ray wraps it in a `RayTaskError` (whose text is
+    the remote traceback) with the original, pickled as itself (`__reduce__`), as `.cause`."""
+    while any(c.__name__ == "RayTaskError" for c in type(exc).__mro__):
+        cause = getattr(exc, "cause", None)
+        if not isinstance(cause, BaseException) or cause is exc:
+            break
+        exc = cause
+    return exc
+
+
 def to_http(exc: BaseException, request_id: str) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """Map any exception to `(status, body, headers)`. The only exception-to-HTTP function."""
+    """Map any exception to `(status, body, headers)`. The only exception-to-HTTP function;
+    errors raised in the model replica arrive as themselves (`_remote_cause`)."""
     from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException
+
+    exc = _remote_cause(exc)
 
     if isinstance(exc, ApiError):
         return exc.status, error_body(exc.message, exc.type, exc.param, exc.code), exc.headers

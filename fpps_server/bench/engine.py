@@ -33,7 +33,8 @@ import torch
 from fpps.steering import RagPersonalizer, SamplingParams, SteeringParams, history_free_messages, load_model
 from fpps.steering.artifact import SteeringArtifact, load_artifact
 
-from .engine import EngineConfig, GenerationRequest, SteeredEngine
+from ..engine.core import SteeredEngine
+from ..engine.types import EngineConfig, GenerationRequest
 
 __all__ = ["p50_p95", "run_engine", "run_engine_bench"]
 

@@ -23,7 +23,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 from fpps.steering.errors import SteeringValidationError
 from fpps.steering.params import MAX_LOGIT_BIAS, MAX_TOP_LOGPROBS, SamplingParams, SteeringParams
 
-from .memory import SESSION_ID_PATTERN, USER_ID_PATTERN
+from ..memory.types import SESSION_ID_PATTERN, USER_ID_PATTERN
 
 __all__ = [
     "ChatMessage", "FppsOptions", "ChatCompletionRequest", "FppsDiagnostics", "ChatCompletionResponse",

@@ -42,7 +42,7 @@ def _body(i: int, max_tokens: int) -> dict[str, Any]:
 
 
 def _pct(values: list[float]) -> dict[str, float]:
-    from .bench import p50_p95  # bench imports torch: only once a bench runs
+    from .engine import p50_p95  # bench imports torch: only once a bench runs
 
     p50, p95 = p50_p95(values)
     return {"p50": p50, "p95": p95}
@@ -62,8 +62,9 @@ def run_http_bench(url: str, out_dir: str | Path | None = None, *, requests: int
     from fpps.steering import RagPersonalizer, SamplingParams, SteeringParams, history_free_messages, load_model
     from fpps.steering.artifact import load_artifact
 
-    from .bench import run_engine
-    from .engine import EngineConfig, GenerationRequest, SteeredEngine
+    from ..engine.core import SteeredEngine
+    from ..engine.types import EngineConfig, GenerationRequest
+    from .engine import run_engine
     from .loadgen import check_loopback
 
     base = check_loopback(url)
