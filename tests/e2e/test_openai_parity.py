@@ -11,6 +11,8 @@ import math
 import openai
 import pytest
 
+from fpps.server.http.protocol import REFUSED_FIELDS
+
 pytestmark = pytest.mark.slow
 
 Q = [{"role": "user", "content": "What is the capital of Australia?"}]
@@ -134,6 +136,30 @@ def test_unimplemented_fields_are_400_naming_them(oai, field, value):
         _chat(oai, extra_body={field: value})
     err = e.value.body
     assert err["param"] == field and field in err["message"], err
+
+
+@pytest.mark.parametrize("field", REFUSED_FIELDS)
+def test_every_refused_field_is_400_naming_it(http, field):
+    """Each declared-but-unimplemented field (not only the ones above) is refused by name."""
+    r = http.post("/v1/chat/completions", json={"messages": Q, "max_tokens": 2, field: True})
+    assert r.status_code == 400, r.text
+    err = r.json()["error"]
+    assert err["param"] == field and field in err["message"], err
+    null = http.post("/v1/chat/completions", json={"messages": Q, "max_tokens": 2, field: None})
+    assert null.status_code == 200, null.text  # `null` counts as not sent
+
+
+def test_completions_stop_cuts_the_text_and_says_stop(http):
+    body = {"prompt": "The capital of France is", "max_tokens": 16, "temperature": 0}
+    full = http.post("/v1/completions", json=body).json()["choices"][0]
+    text = full["text"]
+    assert len(text.strip()) >= 4, text
+    cut = len(text) - len(text.lstrip()) + 2  # the stop string starts at the answer's third character
+    stop = text[cut:cut + 2]
+    r = http.post("/v1/completions", json={**body, "stop": [stop]})
+    assert r.status_code == 200, r.text
+    choice = r.json()["choices"][0]
+    assert choice["text"] == text[:text.index(stop)] and choice["finish_reason"] == "stop", (choice, stop)
 
 
 CITY = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 30},
@@ -267,3 +293,15 @@ def test_langchain_openai_llm_on_completions(fpps_server):
     out = llm.generate(["The capital of France is"])
     gen = out.generations[0][0]
     assert gen.text and gen.generation_info["logprobs"]["tokens"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_engine_side_errors_cross_the_ray_hop_as_themselves(http, stream):
+    """Only the engine knows the vocabulary: its `SteeringValidationError` is raised in the model
+    replica, pickles as itself and reaches `to_http` there as here (400 naming the field, the
+    engine's own message, no remote traceback), streamed or not."""
+    r = http.post("/v1/completions", json={"prompt": [2**30], "max_tokens": 2, "stream": stream})
+    assert r.status_code == 400, r.text
+    err = r.json()["error"]
+    assert err["param"] == "prompt" and "token ids must be in" in err["message"], err
+    assert "Traceback" not in err["message"] and "RayTaskError" not in err["message"]

@@ -101,6 +101,11 @@ def test_a_tenant_cannot_chat_as_another_tenants_user(as_key):
     ok = _chat(a, user="alice")
     assert ok.status_code == 200 and ok.json()["fpps"]["sessions"] == 1
     assert _chat(b, user="bob").status_code == 200
+    # A user nobody stored sessions for is still out of scope: 403, not an unpersonalized 200
+    # (the scope is checked before the history lookup), and nothing is created for it.
+    _denied(_chat(b, user="team-a-never-stored"), 403, "user")
+    _denied(_chat(b, stream=True, user="team-a-never-stored"), 403, "user")
+    assert as_key("ops").get("/v1/users/team-a-never-stored/sessions").status_code == 404
 
 
 def test_mode_and_strength_limits_are_enforced(as_key):

@@ -375,10 +375,14 @@ def test_penalties_bias_and_min_tokens_change_the_greedy_answer(engine):
     banned = engine.generate([dataclasses.replace(base, sampling=SamplingParams(
         max_tokens=24, logit_bias={first: -100.0}))])[0]
     assert first not in banned.token_ids[:1]
-    short = engine.generate([dataclasses.replace(base, sampling=SamplingParams(max_tokens=4))])[0]
-    if short.finish_reason == "stop":  # min_tokens only matters for an answer that ends early
-        longer = engine.generate([dataclasses.replace(base, sampling=SamplingParams(max_tokens=4, min_tokens=4))])[0]
-        assert longer.completion_tokens == 4
+    # min_tokens: an end-of-sequence bias makes the answer end at once; min_tokens holds it
+    # back for exactly that many tokens, after which it ends there.
+    eos_now = {t: 100.0 for t in engine.adapter.eos_token_ids}
+    short = engine.generate([dataclasses.replace(base, sampling=SamplingParams(max_tokens=8, logit_bias=eos_now))])[0]
+    assert short.finish_reason == "stop" and short.completion_tokens == 0
+    held = engine.generate([dataclasses.replace(base, sampling=SamplingParams(
+        max_tokens=8, logit_bias=eos_now, min_tokens=5))])[0]
+    assert held.finish_reason == "stop" and held.completion_tokens == 5
 
 
 def test_greedy_logprobs_rank_the_chosen_token_first_and_stream_in_order(engine):
