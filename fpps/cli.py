@@ -12,6 +12,10 @@ from typing import Any, Sequence
 
 __all__ = ["main", "build_parser"]
 
+_MODEL_HELP = ("local Hugging Face model folder (default: the embedded SmolLM2-135M-Instruct, converted "
+               "once into the cache)")
+_ARTIFACT_HELP = "steering artifact folder (default: the shipped artifact of the default model)"
+
 
 def _load_history(path: str) -> tuple[list[list[dict[str, str]]], list[str] | None, str | None]:
     """Sessions, dates and current date from a JSON file: a list of sessions, an object with
@@ -299,6 +303,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         values["api_key_file"] = args.api_key_file
     if args.audit_log:
         values["audit_log"] = args.audit_log
+    database_url = args.database_url or os.environ.get("FPPS_DATABASE_URL")
+    if database_url:  # the flag, then the environment, then the config file
+        values["database_url"] = database_url
     try:
         server_args = ServerArgs.model_validate(values)
     except ValueError as e:
@@ -443,13 +450,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     pr = sub.add_parser("prepare", help="convert the default model once and check the artifact")
-    pr.add_argument("--model"), pr.add_argument("--artifact")
+    pr.add_argument("--model", help=_MODEL_HELP), pr.add_argument("--artifact", help=_ARTIFACT_HELP)
     pr.set_defaults(func=_cmd_prepare)
 
     s = sub.add_parser("serve", help="start the OpenAI-compatible steering server")
-    s.add_argument("--model"), s.add_argument("--artifact")
-    s.add_argument("--host", default="127.0.0.1"), s.add_argument("--port", type=int, default=8000)
-    s.add_argument("--replicas", type=int, default=1), s.add_argument("--config")
+    s.add_argument("--model", help=_MODEL_HELP), s.add_argument("--artifact", help=_ARTIFACT_HELP)
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    s.add_argument("--replicas", type=int, default=1, help="model replicas, each with its own engine (default 1)")
+    s.add_argument("--config", metavar="PATH", help="Ray Serve config YAML (as fpps_server/http/serve.yaml); "
+                   "flags given here win over its values")
+    s.add_argument("--database-url", metavar="URL", help="SQLAlchemy URL of the user-memory store, e.g. "
+                   "postgresql+psycopg://user:pw@host/db (also FPPS_DATABASE_URL; default: a SQLite file "
+                   "in the cache folder)")
     s.add_argument("--reports", metavar="DIR", help="show the `fpps eval` report folders under DIR "
                    "in the playground page (GET /)")
     s.add_argument("--api-key", action="append", help="require this Bearer key (repeatable; "
@@ -461,8 +474,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_serve)
 
     c = sub.add_parser("calibrate", help="fit layer, probe, steering vector and gamma/tau")
-    c.add_argument("--model"), c.add_argument("--data", required=True)
-    c.add_argument("--out", required=True), c.add_argument("--method", default="rag", choices=["rag"])
+    c.add_argument("--model", help=_MODEL_HELP)
+    c.add_argument("--data", required=True, help="PFQABench JSONL whose train split calibrates")
+    c.add_argument("--out", required=True, help="artifact folder to write (manifest.json + safetensors, plots)")
+    c.add_argument("--method", default="rag", choices=["rag"], help="personalization method (rag)")
     c.add_argument("--limit", type=int, help="use at most N training records (quick runs)")
     c.add_argument("--max-tokens", type=int, default=32, help="greedy answer length")
     c.add_argument("--top-k", type=int, default=3, help="sessions retrieved for the RAG prompt")
@@ -502,24 +517,27 @@ def build_parser() -> argparse.ArgumentParser:
     g.set_defaults(func=_cmd_calibrate_gate)
 
     ch = sub.add_parser("chat", help="one greedy steered answer to a question, with a user history")
-    ch.add_argument("question")
+    ch.add_argument("question", help="the question to answer")
     ch.add_argument("--history", help="JSON file: list of sessions, {sessions, dates}, or a PFQABench record")
     ch.add_argument("--mode", default="mixed", help="off | hard | soft | mixed")
     ch.add_argument("--strength", type=float, default=1.0, help="alpha in [0, 1]")
-    ch.add_argument("--gamma", type=float), ch.add_argument("--tau", type=float)
+    ch.add_argument("--gamma", type=float, help="soft strength gamma (default: the artifact's)")
+    ch.add_argument("--tau", type=float, help="gate threshold tau (default: the artifact's)")
     ch.add_argument("--compare", action="store_true", help="also print the unsteered answer")
-    ch.add_argument("--model"), ch.add_argument("--artifact")
+    ch.add_argument("--model", help=_MODEL_HELP), ch.add_argument("--artifact", help=_ARTIFACT_HELP)
     ch.add_argument("--date", help="current date for the prompt")
     ch.add_argument("--top-k", type=int, default=3, help="sessions retrieved for the RAG prompt")
-    ch.add_argument("--max-tokens", type=int, default=64)
+    ch.add_argument("--max-tokens", type=int, default=64, help="answer length in tokens (default 64)")
     ch.set_defaults(func=_cmd_chat)
 
     e = sub.add_parser("eval", help="run PFQABench and write report.json/report.md/plots")
     e.add_argument("--data", help="PFQABench JSONL (default: the bundled mini benchmark)")
     e.add_argument("--out", required=True, help="folder for answers, report.json, report.md, plots")
-    e.add_argument("--split", default="test", choices=["train", "test", "dev", "all"])
+    e.add_argument("--split", default="test", choices=["train", "test", "dev", "all"],
+                   help="records to evaluate (default test)")
     e.add_argument("--url", help="evaluate a running fpps server instead of an in-process engine")
-    e.add_argument("--api-key"), e.add_argument("--model"), e.add_argument("--artifact")
+    e.add_argument("--api-key", help="Bearer key of the server with --url")
+    e.add_argument("--model", help=_MODEL_HELP), e.add_argument("--artifact", help=_ARTIFACT_HELP)
     e.add_argument("--modes", default="off,hard,soft,mixed", help="comma-separated steering modes")
     e.add_argument("--strengths", help="comma-separated alphas for a sweep (plus the default 1)")
     e.add_argument("--gammas", help="comma-separated gamma values for a sweep")
@@ -527,8 +545,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--hard-reach", choices=["layer", "all"],
                    help="override the artifact's hard_reach: the hard edit at block L only, or "
                         "blocks L..N-1 from the twin (in-process)")
-    e.add_argument("--judge", default="contains", choices=["contains", "llm"])
-    e.add_argument("--judge-url"), e.add_argument("--judge-model"), e.add_argument("--judge-api-key")
+    e.add_argument("--judge", default="contains", choices=["contains", "llm"],
+                   help="contains (normalized answer match, default) or llm (an OpenAI-compatible judge)")
+    e.add_argument("--judge-url", help="llm judge: base URL of its OpenAI-compatible server")
+    e.add_argument("--judge-model", help="llm judge: model name")
+    e.add_argument("--judge-api-key", help="llm judge: Bearer key")
     e.add_argument("--limit", type=int, help="evaluate the first N records only")
     e.add_argument("--shard", help="I/N: generate only every N-th user from the I-th into OUT's "
                    "answer cache (N workers share OUT; a final run without --shard reports)")
@@ -541,14 +562,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--concurrency", type=int, default=8, help="concurrent requests with --url")
     e.add_argument("--threads", type=int, help="torch CPU threads (in-process)")
     e.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (0: no CIs)")
-    e.add_argument("--no-plots", action="store_true")
+    e.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(func=_cmd_eval)
 
     b = sub.add_parser("bench", help="benchmarks with JSON output: kernel | engine | load | http")
-    b.add_argument("target", choices=["kernel", "engine", "load", "http"])
+    b.add_argument("target", choices=["kernel", "engine", "load", "http"], help="what to benchmark")
     b.add_argument("--out", help="folder for bench-<target>.json")
-    b.add_argument("--url"), b.add_argument("--quick", action="store_true")
+    b.add_argument("--url", help="load, http: base URL of a running fpps server (loopback only)")
+    b.add_argument("--quick", action="store_true", help="fewer requests and rounds (smoke run)")
     b.add_argument("--threads", type=int, default=1,
                    help="http: torch threads of the in-process engine; match the replica's (num_cpus)")
     b.add_argument("--repeats", type=int, default=3,
@@ -568,7 +590,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=_cmd_bench)
 
     pb = sub.add_parser("pfqabench", help="build PFQABench from upstream files")
-    pb.add_argument("action", choices=["build"])
+    pb.add_argument("action", choices=["build"], help="build: write the benchmark JSONL")
     pb.add_argument("--longmemeval", required=True, help="LongMemEval JSON (e.g. longmemeval_s.json)")
     pb.add_argument("--hotpotqa", help="HotpotQA JSON/JSONL (official or Hugging Face shape)")
     pb.add_argument("--twowiki", help="2WikiMultiHopQA JSON/JSONL")
@@ -577,8 +599,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="tfidf (offline, default) or st:MODEL (sentence-transformers, e.g. st:BAAI/bge-m3)")
     pb.add_argument("--per-session", type=int, default=10, help="FactQA hits retrieved per session")
     pb.add_argument("--pool", type=int, default=100, help="candidates kept per user")
-    pb.add_argument("--test-fraction", type=float, default=0.5)
-    pb.add_argument("--seed", type=int, default=0)
+    pb.add_argument("--test-fraction", type=float, default=0.5, help="share of users in the test split")
+    pb.add_argument("--seed", type=int, default=0, help="seed of the user split")
     pb.set_defaults(func=_cmd_pfqabench)
     return p
 
