@@ -13,15 +13,8 @@ HTTP proxy loads `fpps.server.http.admission` and must not pay for torch; the en
 below resolve on first use (PEP 562).
 """
 
-from typing import Any
+from fpps.lazy import lazy_exports
 
-__all__ = ["EngineConfig", "EngineOutput", "EngineOverloaded", "GenerationRequest", "SteeredEngine",
-           "TokenEvent"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from . import engine
-
-        return getattr(engine, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
+    name: "engine" for name in ("EngineConfig", "EngineOutput", "EngineOverloaded", "GenerationRequest",
+                                "SteeredEngine", "TokenEvent")})

@@ -7,8 +7,7 @@ loading torch or transformers. The names below resolve on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from fpps.lazy import lazy_exports
 
 _EXPORTS = {
     "DEFAULT_MODEL": "adapter", "ModelAdapter": "adapter", "default_model_dir": "adapter",
@@ -20,14 +19,4 @@ _EXPORTS = {
     "RagPersonalizer": "personalize", "history_free_messages": "personalize", "rag_messages": "personalize",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -13,8 +13,7 @@ and it must not pay for torch; the names below resolve on first use (PEP 562).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from fpps.lazy import lazy_exports
 
 _EXPORTS = {
     "EngineConfig": "types", "EngineOutput": "types", "EngineOverloaded": "types",
@@ -23,14 +22,4 @@ _EXPORTS = {
     "AsyncEngine": "async_engine",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

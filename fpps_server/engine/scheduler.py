@@ -52,6 +52,3 @@ class Scheduler:
             new.append(self.pending.popleft())
             used += row.budget
         return new
-
-    def __len__(self) -> int:
-        return len(self.pending)

@@ -6,8 +6,7 @@ The package root resolves its names on first use (PEP 562), so `memory.types` st
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from fpps.lazy import lazy_exports
 
 _EXPORTS = {
     "MemoryStore": "store", "StoredSession": "store", "sqlite_url": "store",
@@ -15,10 +14,4 @@ _EXPORTS = {
     "UnknownUserError": "types",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
