@@ -51,13 +51,25 @@ class ServerArgs(BaseModel):
     max_body_bytes: int = Field(default=2_000_000, ge=1024)
     database_url: str | None = None
     """SQLAlchemy URL of the memory store; None is a SQLite file in fpps' cache folder."""
+    store_timeout_s: float = Field(default=5.0, gt=0, le=300)
+    """Bound on each wait of the memory store (connect, pooled connection, lock, statement); a
+    store call that takes longer than twice this is a 503 `store_unavailable` (kind timeout)."""
+    ready_requires_store: bool = True
+    """`/ready` is a 503 while the memory store cannot serve (personalized chats and memory
+    writes would fail). False keeps the replica in rotation for unpersonalized traffic; `/ready`
+    still names the store's state."""
     api_keys: list[str] = Field(default_factory=list)
     api_key_file: str | None = None
     admin_api_keys: list[str] = Field(default_factory=list)
     """When set, the memory endpoints need one of these keys (or a scoped key for its users).
     `api_key_file` may also be a scoped key file: see `fpps_server/http/tenancy.py`."""
     audit_log: str | None = None
-    """File that receives one JSON line per steering decision (the `fpps.audit` logger)."""
+    """File that receives one JSON line per steering decision and per refused (401/403) request.
+    It must be writable at start (else the server refuses to start)."""
+    audit_fail_open: bool = False
+    """When the audit file cannot be written at run time: False (fail closed) answers the
+    request with a 503 `audit_unavailable` and sends no answer; True serves it anyway and logs
+    the lost audit line as an error."""
     default_mode: Literal["off", "hard", "soft", "mixed"] = "mixed"
     default_strength: float = Field(default=1.0, ge=0.0, le=1.0)
     gamma: float | None = Field(default=None, ge=0.0, le=10.0)

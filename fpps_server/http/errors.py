@@ -16,6 +16,8 @@ names only the request id; the traceback goes to the log.
 | `UnknownUserError`, `UnknownSessionError`,  | 404                            |
 | `UnknownArtifactError`, `UnknownModelError` |                                |
 | `EngineOverloaded`, Serve back-pressure     | 503 + `Retry-After`            |
+| `StoreUnavailableError` (memory database)   | 503 `store_unavailable` + `Retry-After`; 507 `store_full` for a full disk |
+| `AuditUnavailableError` (fail-closed audit) | 503 `audit_unavailable` + `Retry-After` |
 | model replica died (Ray `RayActorError`)    | 503 + `Retry-After`            |
 | `TimeoutError`                              | 504                            |
 | `NotImplementedError`                       | 501                            |
@@ -33,17 +35,22 @@ from fpps.steering.errors import SteeringValidationError, UnknownArtifactError
 
 from .admission import RETRY_AFTER_S
 from ..engine.types import EngineOverloaded
-from ..memory.types import UnknownSessionError, UnknownUserError
+from ..memory.types import StoreUnavailableError, UnknownSessionError, UnknownUserError
+from .audit import AuditUnavailableError
 from .tenancy import AccessDenied, InvalidApiKey
 
-__all__ = ["ApiError", "UnknownModelError", "RETRY_AFTER_S", "REPLICA_LOST_RETRY_AFTER_S", "to_http",
-           "error_body"]
+__all__ = ["ApiError", "UnknownModelError", "RETRY_AFTER_S", "REPLICA_LOST_RETRY_AFTER_S",
+           "STORE_RETRY_AFTER_S", "to_http", "error_body"]
 
 log = logging.getLogger("fpps.server")
 """Seconds a client waits after an overload 503: a batch slot frees within a few decode steps."""
 REPLICA_LOST_RETRY_AFTER_S = 15
 """Seconds a client waits after its model replica died: Ray starts a new one, which loads the
 model first (~18 s measured for the default model on the 2-core CPU box)."""
+STORE_RETRY_AFTER_S = 5
+"""Seconds a client waits after the memory store failed: a restarted database or a failed-over
+one is back within seconds; a full or read-only disk needs an operator, and the client's retries
+keep getting this answer (with its `code`) until one comes."""
 
 
 class ApiError(Exception):
@@ -172,6 +179,17 @@ def to_http(exc: BaseException, request_id: str) -> tuple[int, dict[str, Any], d
     if isinstance(exc, EngineOverloaded) or _is_backpressure(exc):
         return 503, error_body(f"server overloaded ({exc}); retry after {RETRY_AFTER_S} s",
                                "overloaded_error", None, "overloaded"), {"Retry-After": str(RETRY_AFTER_S)}
+    if isinstance(exc, StoreUnavailableError):
+        log.warning("request %s: memory store unavailable (%s: %s)", request_id, exc.kind, exc.detail)
+        full = exc.kind == "disk_full"
+        return (507 if full else 503), error_body(
+            f"{exc}; retry after {STORE_RETRY_AFTER_S} s", "server_error",
+            None, "store_full" if full else "store_unavailable"), {"Retry-After": str(STORE_RETRY_AFTER_S)}
+    if isinstance(exc, AuditUnavailableError):
+        log.error("request %s: %s", request_id, exc)
+        return 503, error_body(f"the audit log cannot be written, so no answer is served; retry after "
+                               f"{STORE_RETRY_AFTER_S} s", "server_error", None, "audit_unavailable"), \
+            {"Retry-After": str(STORE_RETRY_AFTER_S)}
     if _is_replica_lost(exc):
         log.warning("request %s: model replica lost (%s)", request_id, type(exc).__name__)
         return 503, error_body("the model replica serving this request stopped; retry after "

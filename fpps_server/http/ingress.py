@@ -8,13 +8,15 @@ every exception to an HTTP error through `errors.to_http`.
 """
 
 import asyncio
+import concurrent.futures
 import dataclasses
+import functools
 import json
 import logging
 import time
 import uuid
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable, TypeVar
 
 from ray import serve
 from ray.serve.exceptions import BackPressureError
@@ -30,12 +32,13 @@ from .completions_protocol import (
     Prompt,
     legacy_logprobs,
 )
-from .audit import audit_steering, configure_audit_log
+from .audit import audit_denied, audit_steering, configure_audit_log
 from .config import ServerArgs, edge_capacity
 from ..engine.types import EngineOutput, EngineOverloaded, GenerationRequest, TokenLogprob
 from .errors import ApiError, UnknownModelError, to_http
 from ..memory.store import MemoryStore, sqlite_url
-from ..memory.types import SESSION_ID_PATTERN, USER_ID_PATTERN, UnknownUserError
+from ..memory.types import (SESSION_ID_PATTERN, STORE_FAULT_KINDS, USER_ID_PATTERN, StoreUnavailableError,
+                            UnknownUserError)
 from .playground import is_public_path, register_playground
 from .protocol import (
     ChatCompletionChunk,
@@ -63,6 +66,7 @@ from .tenancy import KeyScope, load_keyring
 __all__ = ["FppsIngress", "CHAT_PATH"]
 
 log = logging.getLogger("fpps.server")
+T = TypeVar("T")
 
 
 def _cancel(response: Any) -> None:
@@ -117,6 +121,10 @@ class _Metrics:
         self.gate = Counter("fpps_gate_decisions", "Steering gate decisions", ["mode", "gate"], registry=r)
         self.p_hat = Histogram("fpps_p_hat", "Probe output p_hat at the last prompt position",
                                buckets=tuple(i / 10 for i in range(1, 11)), registry=r)
+        self.store_errors = Counter("fpps_store_errors", "Memory store calls that failed, by fault kind "
+                                    "(unreachable, timeout, read_only, disk_full)", ["kind"], registry=r)
+        for kind in STORE_FAULT_KINDS:  # every kind exported from the start, at 0
+            self.store_errors.labels(kind)
 
     def record(self, outs: list[EngineOutput]) -> None:
         for o in outs:
@@ -209,6 +217,11 @@ class _Edge:
                 return
             code, body, extra = to_http(exc, rid)
             status = code
+            if code in (401, 403):  # who tried is audited as well as who was served
+                principal = scope["state"].get("principal")
+                audit_denied(request_id=rid, status=code, key_id=principal.key_id if principal else None,
+                             route=self.ing.route_label(path), method=str(scope.get("method", "")),
+                             user=getattr(exc, "user", None), param=body["error"]["param"])
             hdrs = [(b"content-type", b"application/json"), (b"x-fpps-request-id", rid.encode())]
             hdrs += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
             await send({"type": "http.response.start", "status": code, "headers": hdrs})
@@ -229,9 +242,12 @@ class FppsIngress:
     def __init__(self, model: DeploymentHandle, args: ServerArgs) -> None:
         self.model, self.args = model, args
         url = args.database_url or sqlite_url(_default_db_path())
-        self.store = MemoryStore(url)
+        self.store = MemoryStore(url, timeout_s=args.store_timeout_s)
+        # Store calls get their own threads: a database that hangs holds these, not the
+        # threads everything else runs in, and each call is answered within `store_call`'s bound.
+        self._store_threads = concurrent.futures.ThreadPoolExecutor(16, thread_name_prefix="fpps-store")
         self.keyring = load_keyring(args.api_keys, args.admin_api_keys, args.api_key_file)
-        configure_audit_log(args.audit_log)
+        configure_audit_log(args.audit_log, fail_open=args.audit_fail_open)
         self.metrics = _Metrics()
         self._info: dict[str, Any] | None = None
         self.max_inflight = args.max_inflight or edge_capacity(args)
@@ -240,6 +256,23 @@ class FppsIngress:
                          "gamma": args.gamma, "tau": args.tau}
 
     # ---- helpers ----------------------------------------------------------------------------
+    async def store_call(self, fn: Callable[..., T], *args: Any, count: bool = True, **kw: Any) -> T:
+        """Run one `MemoryStore` call in the store's threads, answered within twice the store
+        timeout: a database that refuses, drops or hangs is a `StoreUnavailableError` (a 503),
+        counted in `fpps_store_errors_total{kind}` unless `count` is False (readiness probes)."""
+        bound = 2 * self.args.store_timeout_s
+        loop = asyncio.get_running_loop()
+        try:
+            return await asyncio.wait_for(
+                loop.run_in_executor(self._store_threads, functools.partial(fn, *args, **kw)), bound)
+        except asyncio.TimeoutError:
+            err = StoreUnavailableError("timeout", self.store.description, f"no answer within {bound:g} s")
+        except StoreUnavailableError as e:
+            err = e
+        if count:
+            self.metrics.store_errors.labels(err.kind).inc()
+        raise err
+
     def authorize(self, path: str, header: str | None) -> KeyScope | None:
         """The scope of the request's API key; None on the routes that need none.
 
@@ -281,7 +314,7 @@ class FppsIngress:
         if body.user is None:
             return [], None
         try:
-            stored = await asyncio.to_thread(self.store.list_sessions, body.user)
+            stored = await self.store_call(self.store.list_sessions, body.user)
         except UnknownUserError:  # OpenAI's `user` is a tag many clients always send: no memory yet
             return [], None
         return [list(s.messages) for s in stored], [s.date for s in stored]
@@ -299,7 +332,8 @@ class FppsIngress:
         if body.user is not None:
             principal.check_user(body.user, "user")
         alpha = principal.check_steering(steering.mode, steering.alpha, mode_given=f.mode is not None,
-                                         strength_given=f.strength is not None, compare=f.compare)
+                                         strength_given=f.strength is not None, compare=f.compare,
+                                         user=body.user)
         if alpha != steering.alpha:
             steering = dataclasses.replace(steering, alpha=alpha)
         sampling = body.to_sampling_params(self.args.default_max_tokens)
@@ -393,7 +427,8 @@ class FppsIngress:
         if body.user is not None:
             principal.check_user(body.user, "user")
         alpha = principal.check_steering(steering.mode, steering.alpha, mode_given=f.mode is not None,
-                                         strength_given=f.strength is not None, compare=f.compare)
+                                         strength_given=f.strength is not None, compare=f.compare,
+                                         user=body.user)
         steering = dataclasses.replace(steering, alpha=alpha)
         if f.compare and body.n != 1:
             raise ApiError(400, "'compare' returns two choices and needs n = 1", param="n")
@@ -629,12 +664,34 @@ def _create_api(ing: FppsIngress) -> Any:
 
     @app.get("/ready")
     async def ready() -> Any:
-        try:
-            info = await asyncio.wait_for(ing.model.info.remote(), 10)
-        except Exception as e:  # noqa: BLE001 - readiness reports, never raises
-            return JSONResponse({"status": "not ready", "reason": type(e).__name__}, status_code=503)
+        """Readiness per dependency: `components.model` (a replica answers) and
+        `components.store` (the memory store takes reads and writes). 503 names what fails."""
+        async def model() -> tuple[dict[str, Any], dict[str, Any] | None]:
+            try:
+                info = await asyncio.wait_for(ing.model.info.remote(), 10)
+            except Exception as e:  # noqa: BLE001 - readiness reports, never raises
+                return {"status": "unavailable", "reason": type(e).__name__}, None
+            return {"status": "ok"}, info
+
+        async def store() -> dict[str, Any]:
+            try:
+                await ing.store_call(ing.store.check, count=False)
+            except StoreUnavailableError as e:
+                return {"status": "unavailable", "kind": e.kind, "store": e.store}
+            return {"status": "ok", "store": ing.store.description}
+
+        (model_state, info), store_state = await asyncio.gather(model(), store())
+        components = {"model": model_state, "store": store_state}
+        failing = [n for n, c in components.items()
+                   if c["status"] != "ok" and (n != "store" or ing.args.ready_requires_store)]
+        if failing:
+            reason = "; ".join(f"{n} unavailable ({components[n].get('kind') or components[n].get('reason')})"
+                               for n in failing)
+            return JSONResponse({"status": "not ready", "reason": reason, "failing": failing,
+                                 "components": components}, status_code=503)
+        assert info is not None
         return {"status": "ready", "model": info["id"], "artifact_id": info["artifact_id"],
-                "load": info["load"], "capacity": info["capacity"]}
+                "load": info["load"], "capacity": info["capacity"], "components": components}
 
     @app.get("/metrics")
     async def metrics() -> Response:
@@ -646,26 +703,27 @@ def _create_api(ing: FppsIngress) -> Any:
         return SessionResponse(session_id=s.session_id, date=s.date, created=s.created, messages=list(s.messages))
 
     @app.post("/v1/users/{user_id}/sessions", status_code=201, response_model=SessionResponse)
-    def add_session(request: Request, body: SessionCreateRequest, user_id: str = UserId) -> SessionResponse:
+    async def add_session(request: Request, body: SessionCreateRequest, user_id: str = UserId) -> SessionResponse:
         _principal(request).check_memory(user_id)
-        return _session(ing.store.add_session(user_id, [m.plain() for m in body.messages],
-                                              session_id=body.session_id, date=body.date))
+        return _session(await ing.store_call(ing.store.add_session, user_id, [m.plain() for m in body.messages],
+                                             session_id=body.session_id, date=body.date))
 
     @app.get("/v1/users/{user_id}/sessions", response_model=SessionListResponse)
-    def list_sessions(request: Request, user_id: str = UserId) -> SessionListResponse:
+    async def list_sessions(request: Request, user_id: str = UserId) -> SessionListResponse:
         _principal(request).check_memory(user_id)
-        return SessionListResponse(user_id=user_id, data=[_session(s) for s in ing.store.list_sessions(user_id)])
+        stored = await ing.store_call(ing.store.list_sessions, user_id)
+        return SessionListResponse(user_id=user_id, data=[_session(s) for s in stored])
 
     @app.delete("/v1/users/{user_id}/sessions/{session_id}", response_model=DeletedResponse)
-    def delete_session(request: Request, session_id: str = SessionId, user_id: str = UserId) -> DeletedResponse:
+    async def delete_session(request: Request, session_id: str = SessionId, user_id: str = UserId) -> DeletedResponse:
         _principal(request).check_memory(user_id)
-        ing.store.delete_session(user_id, session_id)
+        await ing.store_call(ing.store.delete_session, user_id, session_id)
         return DeletedResponse(id=session_id, object="session")
 
     @app.delete("/v1/users/{user_id}", response_model=DeletedResponse)
-    def delete_user(request: Request, user_id: str = UserId) -> DeletedResponse:
+    async def delete_user(request: Request, user_id: str = UserId) -> DeletedResponse:
         _principal(request).check_memory(user_id)
-        ing.store.delete_user(user_id)
+        await ing.store_call(ing.store.delete_user, user_id)
         return DeletedResponse(id=user_id, object="user")
 
     register_playground(app, ing.args.reports)

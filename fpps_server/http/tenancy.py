@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Literal
@@ -39,11 +40,12 @@ _MODES: tuple[Mode, ...] = ("off", "hard", "soft", "mixed")
 
 
 class AccessDenied(PermissionError):
-    """The key is valid but its scope does not cover this request (HTTP 403 naming `param`)."""
+    """The key is valid but its scope does not cover this request (HTTP 403 naming `param`;
+    `user` is the user it acted for, for the audit line of the refusal)."""
 
-    def __init__(self, message: str, param: str | None = None) -> None:
+    def __init__(self, message: str, param: str | None = None, user: str | None = None) -> None:
         super().__init__(message)
-        self.param = param
+        self.param, self.user = param, user
 
 
 class InvalidApiKey(PermissionError):
@@ -92,23 +94,24 @@ class KeyScope:
     def check_user(self, user_id: str, param: str) -> None:
         """Raise `AccessDenied` unless the key may personalize with `user_id`."""
         if not self.covers(user_id):
-            raise AccessDenied(f"'{param}': API key '{self.key_id}' may not act for user '{user_id}'", param)
+            raise AccessDenied(f"'{param}': API key '{self.key_id}' may not act for user '{user_id}'", param,
+                               user_id)
 
     def check_memory(self, user_id: str) -> None:
         """Raise `AccessDenied` unless the key may read and write `user_id`'s sessions."""
         if not (self.admin or self.memory):
-            raise AccessDenied("the memory endpoints need an admin API key (user_id)", "user_id")
+            raise AccessDenied("the memory endpoints need an admin API key (user_id)", "user_id", user_id)
         self.check_user(user_id, "user_id")
 
     def check_steering(self, mode: str, strength: float, *, mode_given: bool, strength_given: bool,
-                       compare: bool) -> float:
+                       compare: bool, user: str | None = None) -> float:
         """Check a chat request's resolved steering against the limits; return the strength
         to use (an unset strength is clamped to `max_strength`).
 
         Raises:
             AccessDenied: a mode outside `limits.modes` (param `fpps.mode`), `compare` without
                 "off" allowed (`fpps.compare`), or an explicit strength above `max_strength`
-                (`fpps.strength`).
+                (`fpps.strength`). `user` only travels on the error.
         """
         lim = self.limits
         if self.admin:
@@ -116,14 +119,14 @@ class KeyScope:
         if lim.modes is not None and mode not in lim.modes:
             how = "requested" if mode_given else "the server default"
             raise AccessDenied(f"mode '{mode}' ({how}) is not allowed for API key '{self.key_id}'; "
-                               f"allowed: {list(lim.modes)}", "fpps.mode")
+                               f"allowed: {list(lim.modes)}", "fpps.mode", user)
         if compare and lim.modes is not None and "off" not in lim.modes:
             raise AccessDenied(f"'compare' returns an unsteered answer, and API key '{self.key_id}' "
-                               "may not use mode 'off'", "fpps.compare")
+                               "may not use mode 'off'", "fpps.compare", user)
         if lim.max_strength is not None and strength > lim.max_strength:
             if strength_given:
                 raise AccessDenied(f"strength {strength} exceeds the limit {lim.max_strength} of API "
-                                   f"key '{self.key_id}'", "fpps.strength")
+                                   f"key '{self.key_id}'", "fpps.strength", user)
             return float(lim.max_strength)
         return strength
 
@@ -200,9 +203,15 @@ def _read_key_file(path: str) -> tuple[list[KeyScope], list[str]]:
     text = Path(path).read_text()
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError:
+    except yaml.YAMLError as e:
+        # A scoped file with a typo must not fall back to "one key per line": its lines would
+        # become unscoped keys that act for every user.
+        if re.search(r"^\s*[\"']?keys[\"']?\s*:", text, re.M):
+            raise ValueError(f"{path}: not valid YAML: {str(e).splitlines()[0]}") from None
         data = None
-    if isinstance(data, dict) and "keys" in data:
+    if isinstance(data, dict) and "keys" not in data:
+        raise ValueError(f"{path}: a YAML/JSON key file needs a top-level 'keys' mapping")
+    if isinstance(data, dict):
         entries = data["keys"] or {}
         if not isinstance(entries, dict):
             raise ValueError(f"{path}: 'keys' must map key ids to their scopes")

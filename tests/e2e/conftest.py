@@ -120,7 +120,7 @@ class Server:
             self.proc.wait(30)
 
     def client(self, **kw: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=120.0, **kw)
+        return httpx.Client(base_url=self.url, **{"timeout": 120.0, **kw})
 
 
 @pytest.fixture(scope="module")

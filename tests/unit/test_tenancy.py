@@ -81,6 +81,10 @@ def test_limits_reject_explicit_values_and_clamp_defaults():
     ("keys:\n  a: {key: k, role: admin}\n", "unknown fields"),
     ("keys:\n  a: {key: k, limits: {modes: [sideways]}}\n", "limits.modes"),
     ("keys:\n  a: {key: k, limits: {max_strength: 2}}\n", "max_strength"),
+    # A typo in a scoped file is an error, never the legacy one-key-per-line format (whose
+    # lines would become unscoped keys acting for every user).
+    ("keys:\n  a:\n    key: k\n   users: [alice]\n", "not valid YAML"),
+    ("tenants:\n  a: {key: k}\n", "top-level 'keys'"),
 ])
 def test_malformed_key_files_name_the_key_and_field(tmp_path, text, match):
     f = tmp_path / "keys.yaml"
