@@ -10,46 +10,33 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from fpps.cli_values import MODES, encoder_spec, float_in, floats_in, int_in, mode_list, shard_spec
+from fpps.preflight import InputError, check_inputs, data_spec, load_history, read_records
+
 __all__ = ["main", "build_parser"]
 
 _MODEL_HELP = ("local Hugging Face model folder (default: the embedded SmolLM2-135M-Instruct, converted "
                "once into the cache)")
 _ARTIFACT_HELP = "steering artifact folder (default: the shipped artifact of the default model)"
 
-
-def _load_history(path: str) -> tuple[list[list[dict[str, str]]], list[str] | None, str | None]:
-    """Sessions, dates and current date from a JSON file: a list of sessions, an object with
-    `sessions` (and optional `dates`, `current_date`), or a PFQABench record."""
-    data: Any = json.loads(Path(path).read_text())
-    if isinstance(data, dict) and "history" in data:
-        cur = data.get("current_date")
-        data = dict(data["history"], current_date=cur)
-    if isinstance(data, list):
-        data = {"sessions": data}
-    if not isinstance(data, dict) or not isinstance(data.get("sessions"), list):
-        raise SystemExit(f"{path}: expected a list of sessions or an object with 'sessions'")
-    sessions = data["sessions"]
-    for i, s in enumerate(sessions):
-        if not isinstance(s, list) or not all(isinstance(m, dict) and isinstance(m.get("content"), str)
-                                              and m.get("role") in ("user", "assistant", "system")
-                                              for m in s):
-            raise SystemExit(f"{path}: sessions[{i}] must be a list of {{role, content}} messages")
-    return sessions, data.get("dates"), data.get("current_date")
+# Flag value types (fpps.cli_values): argparse refuses a value out of range with one error line.
+_ALPHA, _TAU = float_in(0.0, 1.0, name="alpha"), float_in(0.0, 1.0, name="tau")
+_GAMMA = float_in(0.0, 10.0, name="gamma")  # SteeringParams' GAMMA_MAX
+_ALPHAS, _TAUS = floats_in(0.0, 1.0, name="alpha"), floats_in(0.0, 1.0, name="tau")
+_GAMMAS = floats_in(0.0, 10.0, name="gamma")
+_AT_LEAST_1, _AT_LEAST_0, _TOKENS = int_in(1), int_in(0), int_in(1, 4096)  # SamplingParams' max_tokens
 
 
 def _cmd_chat(args: argparse.Namespace) -> int:
     from fpps.steering import RagPersonalizer, SamplingParams, SteeringParams, history_free_messages
-    from fpps.steering import SteeringValidationError, load_model
+    from fpps.steering import load_model
     from fpps.steering.artifact import load_artifact
     from fpps.steering.reference import steered_generate
 
-    try:
-        params = SteeringParams(mode=args.mode, alpha=args.strength, gamma=args.gamma, tau=args.tau)
-        sampling = SamplingParams(max_tokens=args.max_tokens)
-    except SteeringValidationError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    sessions, dates, cur = _load_history(args.history) if args.history else ([], None, None)
+    # Ranges were checked while parsing; a SteeringValidationError left over is one line (main).
+    params = SteeringParams(mode=args.mode, alpha=args.strength, gamma=args.gamma, tau=args.tau)
+    sampling = SamplingParams(max_tokens=args.max_tokens)
+    sessions, dates, cur = load_history(args.history) if args.history else ([], None, None)
     cur = args.date or cur
     adapter = load_model(args.model)
     artifact = load_artifact(args.artifact, fingerprint=adapter.fingerprint,
@@ -79,32 +66,29 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     elif args.target == "http":
         from fpps.server.bench.http import run_http_bench
 
-        if not args.url:
-            print("error: bench http needs --url of a running server (loopback only)", file=sys.stderr)
-            return 2
         try:
             result = run_http_bench(args.url, out, requests=args.requests or (8 if args.quick else 30),
                                     threads=args.threads, api_key=args.api_key)
-        except ValueError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+        except ValueError as e:  # the URL: not http(s), or not loopback
+            raise _url_error(args.url, e) from None
     else:
         from fpps.server.bench.loadgen import LoadConfig, run_load
 
-        if not args.url:
-            print("error: bench load needs --url of a running server (loopback only)", file=sys.stderr)
-            return 2
         try:
             config = LoadConfig(url=args.url, capacity=args.capacity, api_key=args.api_key,
                                 requests_per_level=args.requests or (16 if args.quick else 64),
                                 time_limit_s=args.time_limit, max_tokens=args.max_tokens,
                                 respect_retry_after=not args.no_backoff)
             result = run_load(config, out)
-        except ValueError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+        except ValueError as e:  # the URL (not http(s), not loopback); flag ranges are parsed
+            raise _url_error(args.url, e) from None
     print(json.dumps(result, indent=2))
     return 0
+
+
+def _url_error(url: str, e: ValueError) -> InputError:
+    """A bench URL refused by its client, named as the flag (once)."""
+    return InputError(str(e) if str(e).startswith("--url") else f"--url {url}: {e}")
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
@@ -112,7 +96,6 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     # read here and handed to the pipeline as plain steering-side examples.
     import hashlib
 
-    from fpps.eval.records import load_records
     from fpps.steering.calibrate import CalibrationConfig, CalibrationExample, calibrate
 
     if args.threads:
@@ -120,7 +103,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)  # 1 is much faster on a shared, oversubscribed CPU
 
-    records = load_records(args.data, split="train")
+    records = read_records("--data", args.data, "train")  # before the model loads
     if args.limit:
         records = records[:args.limit]
     examples = []
@@ -134,15 +117,14 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
                 dates=tuple(r.dates) if r.dates is not None else None,
                 current_date=r.current_date))
     if not examples:
-        print(f"error: no training questions in {args.data}", file=sys.stderr)
-        return 2
+        raise InputError(f"--data {args.data}: no training questions")
     config = CalibrationConfig(max_tokens=args.max_tokens, top_k=args.top_k, method=args.method,
                                min_layer=args.min_layer, probe_labels=args.probe_labels,
                                probe_layer=args.probe_layer)
     if args.gammas:
         import dataclasses
 
-        config = dataclasses.replace(config, gammas=tuple(float(g) for g in args.gammas.split(",")))
+        config = dataclasses.replace(config, gammas=args.gammas)
     artifact = calibrate(examples, args.out, model=args.model, config=config,
                          cache_dir=args.cache_dir, name=args.name, reverse=args.reverse,
                          data_info={"file": os.path.basename(args.data), "users": len(records),
@@ -169,16 +151,9 @@ def _examples(path: str, split: str) -> list[Any]:
     return out
 
 
-def _data_arg(spec: str, default_split: str) -> tuple[str, str]:
-    """`FILE[:SPLIT]`, where FILE may be a bundled name (mini, broad, dev)."""
-    from fpps.eval.records import BUNDLED_NAMES, bundled_path
-
-    path, _, split = spec.partition(":")
-    if not Path(path).exists() and path in BUNDLED_NAMES:
-        path = str(bundled_path(path))
-    if not Path(path).is_file():
-        raise SystemExit(f"error: --data/--dev/--report: no such file {path!r}")
-    return path, split or default_split
+def _specs(text: str | None) -> list[str]:
+    """The items of a comma-separated flag value, blanks dropped."""
+    return [s.strip() for s in (text or "").split(",") if s.strip()]
 
 
 def _gate_line(name: str, g: dict[str, Any]) -> str:
@@ -198,16 +173,20 @@ def _cmd_calibrate_gate(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    names = _specs(args.candidates) if args.candidates else list(CANDIDATES)
+    bad = [n for n in names if n not in CANDIDATES]
+    if bad:  # before the model loads
+        raise InputError(f"--candidates {args.candidates}: unknown {bad}; known: {list(CANDIDATES)}")
     adapter = load_model(args.model)
     base = load_artifact(args.artifact, fingerprint=adapter.fingerprint, hidden_size=adapter.hidden_size,
                          num_layers=adapter.num_layers)
     cache = args.cache_dir or os.path.join(args.out, "cache")
 
-    def states(spec: str, split: str) -> tuple[str, Any]:
-        path, sp = _data_arg(spec, split)
+    def states(spec: str, split: str, flag: str) -> tuple[str, Any]:
+        path, sp = data_spec(spec, split, flag)
         ex = _examples(path, sp)
         if not ex:
-            raise SystemExit(f"error: {spec}: no questions in split {sp!r}")
+            raise InputError(f"{flag} {spec}: no questions in split {sp!r}")
         info = f"{os.path.basename(path)}:{sp}"
         print(f"{info}: {len(ex)} questions", file=sys.stderr)
         return info, gate_states(adapter, base, ex, top_k=args.top_k, cache_dir=cache,
@@ -218,17 +197,12 @@ def _cmd_calibrate_gate(args: argparse.Namespace) -> int:
 
     from fpps.steering.calibrate_gate import GateStates
 
-    parts = [states(d, "train") for d in args.data.split(",")]
+    parts = [states(d, "train", "--data") for d in _specs(args.data)]
     train = GateStates(torch.cat([p[1].h_probe for p in parts]), torch.cat([p[1].h for p in parts]),
                        torch.cat([p[1].h_twin for p in parts]), np.concatenate([p[1].y for p in parts]),
                        sum((p[1].questions for p in parts), []), sum((p[1].user_ids for p in parts), []))
-    dev_name, dev = states(args.dev, "dev")
-    reports = dict(states(r, "test") for r in (args.report.split(",") if args.report else []))
-    names = args.candidates.split(",") if args.candidates else list(CANDIDATES)
-    bad = [n for n in names if n not in CANDIDATES]
-    if bad:
-        print(f"error: --candidates: unknown {bad}; known: {list(CANDIDATES)}", file=sys.stderr)
-        return 2
+    dev_name, dev = states(args.dev, "dev", "--dev")
+    reports = dict(states(r, "test", "--report") for r in _specs(args.report))
     choice = choose_gate(base, train, dev, reports, C=args.C, max_personal=args.max_personal, candidates=names)
     for row in choice.table:
         mark = "*" if row["candidate"] == choice.name else " "
@@ -243,8 +217,10 @@ def _cmd_calibrate_gate(args: argparse.Namespace) -> int:
                        ("factual questions not gated", "factual_misses")):
         for m in best["dev"][key]:
             print(f"  dev miss ({title}): p_hat {m['p_hat']:.2f} {m['user_id']} {m['question']}")
-    sha = {os.path.basename(_data_arg(d, "train")[0]): hashlib.sha256(Path(_data_arg(d, "train")[0]).read_bytes()).hexdigest()
-           for d in [*args.data.split(","), args.dev, *(args.report.split(",") if args.report else [])]}
+    paths = [data_spec(d, "train", flag)[0] for flag, specs in (("--data", args.data), ("--dev", args.dev),
+                                                                  ("--report", args.report))
+             for d in _specs(specs)]
+    sha = {os.path.basename(p): hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in paths}
     manifest_gate = {"chosen": choice.name, "rule": f"most factual gated with personal gated <= "
                      f"{args.max_personal}% on the dev set; weights fitted on the training data only",
                      "fit": [p[0] for p in parts], "dev": dev_name, "reports": list(reports), "C": args.C,
@@ -262,9 +238,12 @@ def _probe_layer_arg(value: str) -> int | str:
     if value in ("auto", "edit"):
         return value
     try:
-        return int(value)
+        block = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected auto, edit or a block number, not {value!r}") from None
+        block = -1
+    if block < 0:
+        raise argparse.ArgumentTypeError(f"expected auto, edit or a block number >= 0, not {value!r}")
+    return block
 
 
 def _cmd_prepare(args: argparse.Namespace) -> int:
@@ -282,99 +261,39 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from fpps.server.http.app import ServerArgs, load_config, run_local
+    from fpps.preflight_serve import server_args
 
-    values: dict[str, Any] = {}
-    if args.config:
-        cfg_args, http = load_config(args.config)
-        values.update(cfg_args)
-        values.update({k: http[k] for k in ("host", "port") if k in http})
-    # Flags given on the command line win over the config file; unset flags keep its values.
-    given = {"model": args.model, "artifact": args.artifact, "reports": args.reports}
-    values.update({k: v for k, v in given.items() if v is not None})
-    defaults = {"host": "127.0.0.1", "port": 8000, "replicas": 1}
-    for k, default in defaults.items():
-        v = getattr(args, k)
-        if v != default or k not in values:
-            values[k] = v
-    if args.api_key:
-        values.setdefault("api_keys", []).extend(args.api_key)
-    if args.api_key_file:
-        values["api_key_file"] = args.api_key_file
-    if args.audit_log:
-        values["audit_log"] = args.audit_log
-    database_url = args.database_url or os.environ.get("FPPS_DATABASE_URL")
-    if database_url:  # the flag, then the environment, then the config file
-        values["database_url"] = database_url
-    try:
-        server_args = ServerArgs.model_validate(values)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return run_local(server_args, ready_file=os.environ.get("FPPS_READY_FILE"))
+    checked = server_args(args)  # flags > FPPS_DATABASE_URL > --config; every path checked
+    from fpps.server.http.app import run_local  # Ray starts only past the checks
 
-
-def _floats(text: str | None, none_ok: bool = False) -> tuple[Any, ...]:
-    if not text:
-        return (None,) if none_ok else ()
-    return tuple(float(v) for v in text.split(",") if v.strip())
-
-
-def _shard(text: str) -> tuple[int, int] | None:
-    """`I/N` -> (I, N), or None when malformed."""
-    try:
-        i, n = (int(x) for x in text.split("/"))
-    except ValueError:
-        return None
-    return (i, n) if 0 <= i < n else None
+    return run_local(checked, ready_file=os.environ.get("FPPS_READY_FILE"))
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     # The CLI may import both fpps.eval and fpps.steering; fpps.eval imports the Ray-free engine.
     from fpps.eval.judges import make_judge
-    from fpps.eval.records import bundled_path, load_records
+    from fpps.eval.records import bundled_path
     from fpps.eval.backends import EngineBackend, HttpBackend
     from fpps.eval.runner import EvalConfig, evaluate
 
     data = args.data or str(bundled_path())
-    try:
-        config = EvalConfig(modes=tuple(m.strip() for m in args.modes.split(",") if m.strip()),
-                            strengths=_floats(args.strengths) or (1.0,),
-                            gammas=_floats(args.gammas, True), taus=_floats(args.taus, True),
+    try:  # ranges were checked while parsing; what is left is a cross-field rule
+        config = EvalConfig(modes=args.modes, strengths=args.strengths or (1.0,),
+                            gammas=args.gammas or (None,), taus=args.taus or (None,),
                             max_tokens=args.max_tokens, top_k=args.top_k, method=args.method)
         judge = make_judge(args.judge, url=args.judge_url, model=args.judge_model,
                            api_key=args.judge_api_key)
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    if not os.path.isfile(data):
-        print(f"error: no benchmark file at {data}", file=sys.stderr)
-        return 2
-    try:
-        records = load_records(data, split=args.split)
-    except ValueError as e:  # RecordError names the line and field
-        print(f"error: {data}: {e}", file=sys.stderr)
-        return 2
+        raise InputError(str(e)) from None
+    records = read_records("--data", data, args.split)  # before the model loads
     if args.limit:
         records = records[:args.limit]
-    shard = _shard(args.shard) if args.shard else None
-    if args.shard and shard is None:
-        print(f"error: --shard must be I/N with 0 <= I < N, got {args.shard!r}", file=sys.stderr)
-        return 2
+    shard = args.shard
     if shard is not None:  # this worker's users only; answers go to the shared OUT cache
         records = records[shard[0]::shard[1]]
     if not records:
-        print(f"error: no {args.split} records in {data}", file=sys.stderr)
-        return 2
+        raise InputError(f"--shard {shard[0]}/{shard[1]}: no {args.split} records of {data} for this worker")
     if args.url:
-        if args.model or args.artifact or args.hard_reach:
-            print("error: --url evaluates the server's model; drop --model/--artifact/--hard-reach",
-                  file=sys.stderr)
-            return 2
-        if args.method != "rag":
-            print("error: --url evaluates the server's RAG personalization; run pag in-process",
-                  file=sys.stderr)
-            return 2
         backend: Any = HttpBackend(args.url, api_key=args.api_key, concurrency=args.concurrency)
     else:
         from fpps.steering import load_model
@@ -385,13 +304,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
             torch.set_num_threads(args.threads)
         adapter = load_model(args.model)
-        artifact = None
+        artifact = None  # --artifact none needs --modes off (checked before the model loaded)
         if (args.artifact or "").lower() != "none":
             artifact = load_artifact(args.artifact, fingerprint=adapter.fingerprint,
                                      hidden_size=adapter.hidden_size, num_layers=adapter.num_layers)
-        if artifact is None and set(config.modes) != {"off"}:
-            print("error: steering modes need an artifact (or use --modes off)", file=sys.stderr)
-            return 2
         if args.hard_reach and artifact is not None:
             import dataclasses
 
@@ -409,7 +325,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             done = run_eval(records, backend, args.out, config, progress=not args.quiet)
         finally:
             backend.close()
-        print(f"shard {args.shard}: {len(done)} answers in {args.out}; run again without --shard "
+        print(f"shard {shard[0]}/{shard[1]}: {len(done)} answers in {args.out}; run again without --shard "
               "(same options) to report")
         return 0
     try:
@@ -429,17 +345,13 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 def _cmd_pfqabench(args: argparse.Namespace) -> int:
     from fpps.eval.pfqabench import build_pfqabench, make_encoder
 
-    if not args.hotpotqa and not args.twowiki:
-        print("error: give --hotpotqa and/or --twowiki (the factual side)", file=sys.stderr)
-        return 2
     try:
         summary = build_pfqabench(args.longmemeval, [p for p in (args.hotpotqa, args.twowiki) if p],
                                   args.out, encoder=make_encoder(args.encoder),
                                   per_session=args.per_session, pool=args.pool,
                                   test_fraction=args.test_fraction, seed=args.seed)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    except ValueError as e:  # a file of another shape (the message names it)
+        raise InputError(str(e)) from None
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -456,8 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="start the OpenAI-compatible steering server")
     s.add_argument("--model", help=_MODEL_HELP), s.add_argument("--artifact", help=_ARTIFACT_HELP)
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    s.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
-    s.add_argument("--replicas", type=int, default=1, help="model replicas, each with its own engine (default 1)")
+    s.add_argument("--port", type=int_in(0, 65535), default=8000, help="HTTP port (default 8000)")
+    s.add_argument("--replicas", type=_AT_LEAST_1, default=1,
+                   help="model replicas, each with its own engine (default 1)")
     s.add_argument("--config", metavar="PATH", help="Ray Serve config YAML (as fpps_server/http/serve.yaml); "
                    "flags given here win over its values")
     s.add_argument("--database-url", metavar="URL", help="SQLAlchemy URL of the user-memory store, e.g. "
@@ -478,14 +391,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--data", required=True, help="PFQABench JSONL whose train split calibrates")
     c.add_argument("--out", required=True, help="artifact folder to write (manifest.json + safetensors, plots)")
     c.add_argument("--method", default="rag", choices=["rag"], help="personalization method (rag)")
-    c.add_argument("--limit", type=int, help="use at most N training records (quick runs)")
-    c.add_argument("--max-tokens", type=int, default=32, help="greedy answer length")
-    c.add_argument("--top-k", type=int, default=3, help="sessions retrieved for the RAG prompt")
-    c.add_argument("--min-layer", type=int, default=0, help="never select a layer below this")
+    c.add_argument("--limit", type=_AT_LEAST_1, help="use at most N training records (quick runs)")
+    c.add_argument("--max-tokens", type=_TOKENS, default=32, help="greedy answer length")
+    c.add_argument("--top-k", type=_AT_LEAST_1, default=3, help="sessions retrieved for the RAG prompt")
+    c.add_argument("--min-layer", type=_AT_LEAST_0, default=0, help="never select a layer below this")
     c.add_argument("--cache-dir", help="generation/state cache (default OUT/cache; resumable)")
     c.add_argument("--name", help="artifact name recorded in the manifest (default: OUT's name)")
-    c.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
-    c.add_argument("--gammas", help="comma-separated gamma grid (default 0,0.1,0.3,0.5,1,2,3)")
+    c.add_argument("--threads", type=_AT_LEAST_1, help="torch CPU threads (default: torch's choice)")
+    c.add_argument("--gammas", type=_GAMMAS,
+                   help="comma-separated gamma grid (default 0,0.1,0.3,0.5,1,2,3)")
     c.add_argument("--probe-labels", default="auto", choices=["auto", "groups", "kinds"],
                    help="probe training set: the paper's groups (degraded=1, beneficial=0), "
                    "kinds (every factual=1, every personal=0), or auto (the better out-of-fold gate "
@@ -508,26 +422,27 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", required=True, help="folder for the new artifact")
     g.add_argument("--cache-dir", help="state cache (default OUT/cache)")
     g.add_argument("--candidates", help="comma-separated subset of the gate candidates (default: all)")
-    g.add_argument("--C", type=float, default=1.0, help="inverse L2 strength of the logistic gates")
-    g.add_argument("--max-personal", type=float, default=5.0,
+    g.add_argument("--C", type=float_in(0.0, name="C", open_lo=True), default=1.0,
+                   help="inverse L2 strength of the logistic gates")
+    g.add_argument("--max-personal", type=float_in(0.0, 100.0, name="a percentage"), default=5.0,
                    help="choice rule: at most this %% of dev personal questions gated")
-    g.add_argument("--top-k", type=int, default=3, help="sessions retrieved for the RAG prompt")
-    g.add_argument("--threads", type=int, help="torch CPU threads")
+    g.add_argument("--top-k", type=_AT_LEAST_1, default=3, help="sessions retrieved for the RAG prompt")
+    g.add_argument("--threads", type=_AT_LEAST_1, help="torch CPU threads")
     g.add_argument("--name", help="artifact name (default: the base artifact's)")
     g.set_defaults(func=_cmd_calibrate_gate)
 
     ch = sub.add_parser("chat", help="one greedy steered answer to a question, with a user history")
     ch.add_argument("question", help="the question to answer")
     ch.add_argument("--history", help="JSON file: list of sessions, {sessions, dates}, or a PFQABench record")
-    ch.add_argument("--mode", default="mixed", help="off | hard | soft | mixed")
-    ch.add_argument("--strength", type=float, default=1.0, help="alpha in [0, 1]")
-    ch.add_argument("--gamma", type=float, help="soft strength gamma (default: the artifact's)")
-    ch.add_argument("--tau", type=float, help="gate threshold tau (default: the artifact's)")
+    ch.add_argument("--mode", default="mixed", choices=MODES, help="off | hard | soft | mixed")
+    ch.add_argument("--strength", type=_ALPHA, default=1.0, help="alpha in [0, 1]")
+    ch.add_argument("--gamma", type=_GAMMA, help="soft strength gamma (default: the artifact's)")
+    ch.add_argument("--tau", type=_TAU, help="gate threshold tau (default: the artifact's)")
     ch.add_argument("--compare", action="store_true", help="also print the unsteered answer")
     ch.add_argument("--model", help=_MODEL_HELP), ch.add_argument("--artifact", help=_ARTIFACT_HELP)
     ch.add_argument("--date", help="current date for the prompt")
-    ch.add_argument("--top-k", type=int, default=3, help="sessions retrieved for the RAG prompt")
-    ch.add_argument("--max-tokens", type=int, default=64, help="answer length in tokens (default 64)")
+    ch.add_argument("--top-k", type=_AT_LEAST_1, default=3, help="sessions retrieved for the RAG prompt")
+    ch.add_argument("--max-tokens", type=_TOKENS, default=64, help="answer length in tokens (default 64)")
     ch.set_defaults(func=_cmd_chat)
 
     e = sub.add_parser("eval", help="run PFQABench and write report.json/report.md/plots")
@@ -538,10 +453,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--url", help="evaluate a running fpps server instead of an in-process engine")
     e.add_argument("--api-key", help="Bearer key of the server with --url")
     e.add_argument("--model", help=_MODEL_HELP), e.add_argument("--artifact", help=_ARTIFACT_HELP)
-    e.add_argument("--modes", default="off,hard,soft,mixed", help="comma-separated steering modes")
-    e.add_argument("--strengths", help="comma-separated alphas for a sweep (plus the default 1)")
-    e.add_argument("--gammas", help="comma-separated gamma values for a sweep")
-    e.add_argument("--taus", help="comma-separated tau values for a sweep")
+    e.add_argument("--modes", default="off,hard,soft,mixed", type=mode_list, help="comma-separated steering modes")
+    e.add_argument("--strengths", type=_ALPHAS,
+                   help="comma-separated alphas for a sweep (plus the default 1)")
+    e.add_argument("--gammas", type=_GAMMAS, help="comma-separated gamma values for a sweep")
+    e.add_argument("--taus", type=_TAUS, help="comma-separated tau values for a sweep")
     e.add_argument("--hard-reach", choices=["layer", "all"],
                    help="override the artifact's hard_reach: the hard edit at block L only, or "
                         "blocks L..N-1 from the twin (in-process)")
@@ -550,18 +466,18 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--judge-url", help="llm judge: base URL of its OpenAI-compatible server")
     e.add_argument("--judge-model", help="llm judge: model name")
     e.add_argument("--judge-api-key", help="llm judge: Bearer key")
-    e.add_argument("--limit", type=int, help="evaluate the first N records only")
-    e.add_argument("--shard", help="I/N: generate only every N-th user from the I-th into OUT's "
+    e.add_argument("--limit", type=_AT_LEAST_1, help="evaluate the first N records only")
+    e.add_argument("--shard", type=shard_spec, help="I/N: generate only every N-th user from the I-th into OUT's "
                    "answer cache (N workers share OUT; a final run without --shard reports)")
-    e.add_argument("--max-tokens", type=int, default=32, help="greedy answer length")
-    e.add_argument("--top-k", type=int, default=3, help="sessions retrieved for the RAG prompt")
+    e.add_argument("--max-tokens", type=_TOKENS, default=32, help="greedy answer length")
+    e.add_argument("--top-k", type=_AT_LEAST_1, default=3, help="sessions retrieved for the RAG prompt")
     e.add_argument("--method", default="rag", choices=["rag", "pag"],
                    help="personalization: rag (the paper's prompt) or pag (profile summary + one "
                         "session; in-process only)")
-    e.add_argument("--batch-size", type=int, default=8, help="in-process rows per engine batch")
-    e.add_argument("--concurrency", type=int, default=8, help="concurrent requests with --url")
-    e.add_argument("--threads", type=int, help="torch CPU threads (in-process)")
-    e.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (0: no CIs)")
+    e.add_argument("--batch-size", type=_AT_LEAST_1, default=8, help="in-process rows per engine batch")
+    e.add_argument("--concurrency", type=_AT_LEAST_1, default=8, help="concurrent requests with --url")
+    e.add_argument("--threads", type=_AT_LEAST_1, help="torch CPU threads (in-process)")
+    e.add_argument("--bootstrap", type=_AT_LEAST_0, default=1000, help="bootstrap resamples (0: no CIs)")
     e.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(func=_cmd_eval)
@@ -571,19 +487,21 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", help="folder for bench-<target>.json")
     b.add_argument("--url", help="load, http: base URL of a running fpps server (loopback only)")
     b.add_argument("--quick", action="store_true", help="fewer requests and rounds (smoke run)")
-    b.add_argument("--threads", type=int, default=1,
+    b.add_argument("--threads", type=_AT_LEAST_1, default=1,
                    help="http: torch threads of the in-process engine; match the replica's (num_cpus)")
-    b.add_argument("--repeats", type=int, default=3,
+    b.add_argument("--repeats", type=_AT_LEAST_1, default=3,
                    help="engine: interleaved rounds of every scenario; each reports its median round")
     b.add_argument("--stop-at-eos", action="store_true",
                    help="engine: answers end at end-of-sequence (their natural lengths) instead of "
                         "every request decoding exactly max_tokens")
-    b.add_argument("--capacity", type=int, help="load: requests the server holds (default: "
+    b.add_argument("--capacity", type=_AT_LEAST_1, help="load: requests the server holds (default: "
                    "max_batch_size + max_queue from /ready); levels run 1x, 2x, 4x this many clients")
-    b.add_argument("--requests", type=int, help="load: request budget per level (default 64; 16 with --quick); "
+    b.add_argument("--requests", type=int_in(1, 100000),
+                   help="load: request budget per level (default 64; 16 with --quick); "
                    "http: sequential requests per side (default 30; 8 with --quick)")
-    b.add_argument("--time-limit", type=float, default=120.0, help="load: seconds per level at most")
-    b.add_argument("--max-tokens", type=int, default=4, help="load: tokens decoded per request")
+    b.add_argument("--time-limit", type=float_in(0.0, 3600.0, name="seconds", open_lo=True), default=120.0,
+                   help="load: seconds per level at most")
+    b.add_argument("--max-tokens", type=int_in(1, 256), default=4, help="load: tokens decoded per request")
     b.add_argument("--api-key", help="load: Bearer key of the server")
     b.add_argument("--no-backoff", action="store_true",
                    help="load: send the next request at once after a 503 instead of waiting Retry-After")
@@ -595,20 +513,60 @@ def build_parser() -> argparse.ArgumentParser:
     pb.add_argument("--hotpotqa", help="HotpotQA JSON/JSONL (official or Hugging Face shape)")
     pb.add_argument("--twowiki", help="2WikiMultiHopQA JSON/JSONL")
     pb.add_argument("--out", required=True, help="output JSONL (a .manifest.json goes beside it)")
-    pb.add_argument("--encoder", default="tfidf",
+    pb.add_argument("--encoder", default="tfidf", type=encoder_spec,
                     help="tfidf (offline, default) or st:MODEL (sentence-transformers, e.g. st:BAAI/bge-m3)")
-    pb.add_argument("--per-session", type=int, default=10, help="FactQA hits retrieved per session")
-    pb.add_argument("--pool", type=int, default=100, help="candidates kept per user")
-    pb.add_argument("--test-fraction", type=float, default=0.5, help="share of users in the test split")
+    pb.add_argument("--per-session", type=_AT_LEAST_1, default=10, help="FactQA hits retrieved per session")
+    pb.add_argument("--pool", type=_AT_LEAST_1, default=100, help="candidates kept per user")
+    pb.add_argument("--test-fraction", default=0.5,
+                    type=float_in(0.0, 1.0, name="the test fraction", open_lo=True, open_hi=True),
+                    help="share of users in the test split")
     pb.add_argument("--seed", type=int, default=0, help="seed of the user split")
     pb.set_defaults(func=_cmd_pfqabench)
     return p
 
 
+def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices[command]  # type: ignore[no-any-return]
+
+
+def _is_input_error(e: Exception) -> bool:
+    """Errors that blame an input found only once the work began (an artifact fitted on another
+    model, a record file of another shape): one line, like a flag error, not a traceback."""
+    from fpps.eval.records import RecordError
+    from fpps.steering.errors import (ArtifactMismatchError, SteeringValidationError, UnknownArtifactError,
+                                      UnsupportedModelError)
+
+    return isinstance(e, (InputError, RecordError, ArtifactMismatchError, SteeringValidationError,
+                          UnknownArtifactError, UnsupportedModelError))
+
+
+def _usage_error(parser: argparse.ArgumentParser, message: str) -> int:
+    """What `parser.error` prints (usage, then `fpps CMD: error: ...` on one line), returned as
+    status 2 instead of raised."""
+    parser.print_usage(sys.stderr)
+    print(f"{parser.prog}: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    """Run one `fpps` subcommand and return its exit status, never raising for a bad input:
+    argparse's own errors and those of `fpps.preflight` (run before any model loads or Ray
+    starts) are usage plus one `error:` line and status 2; `--help` is 0."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse has printed the help or its error line
+        return e.code if isinstance(e.code, int) else 2
+    try:
+        check_inputs(args)
+        return int(args.func(args) or 0)
+    except Exception as e:
+        if not _is_input_error(e):
+            raise
+        return _usage_error(_subparser(parser, args.command), str(e))
 
 
 if __name__ == "__main__":
     sys.exit(main())
+

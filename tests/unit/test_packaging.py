@@ -49,4 +49,4 @@ def test_eval_refuses_a_malformed_shard(shard, capsys):
     from fpps.cli import main
 
     assert main(["eval", "--out", "unused", "--shard", shard]) == 2
-    assert "--shard must be I/N" in capsys.readouterr().err
+    assert "argument --shard: must be I/N" in capsys.readouterr().err
