@@ -7,7 +7,8 @@ variable, or the config field (`--config serve.yaml: args.port: ...`).
 Why: `run_local` starts Ray and deploys the model replica, which loads the model, the artifact,
 the key file and the audit log; a bad one there is a Ray deployment traceback minutes later
 (issue 21). This reads the config file and the key file and parses the database URL, but
-connects to nothing and writes nothing. Imports pydantic, PyYAML and SQLAlchemy, never Ray.
+connects to nothing; the only thing it writes is the audit file it opens for appending (created
+empty if missing, as the server would). Imports pydantic, PyYAML and SQLAlchemy, never Ray.
 """
 
 from __future__ import annotations
@@ -150,6 +151,18 @@ def _check_key_file(where: str, server: Any) -> None:
         raise InputError(f"{where} {path}: {str(e).removeprefix(f'{path}: ')}") from None
 
 
+def _check_audit_log(where: str, path: str) -> None:
+    """Open the audit file for appending, as the server will (creating it and its folders):
+    permission bits say little when running as root, and the server creates the file anyway."""
+    check_out_file(where, path)
+    p = Path(path).expanduser()
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(p, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640))
+    except OSError as e:
+        raise InputError(f"{where} {path}: cannot be opened for appending ({e.strerror or e})") from None
+
+
 def server_args(args: argparse.Namespace) -> Any:
     """The checked `ServerArgs` of `fpps serve` (see the module doc).
 
@@ -166,7 +179,7 @@ def server_args(args: argparse.Namespace) -> Any:
         check_dir(label["reports"], str(Path(server.reports).expanduser()))
     _check_key_file(label["api_key_file"], server)
     if server.audit_log:
-        check_out_file(label["audit_log"], server.audit_log)
+        _check_audit_log(label["audit_log"], server.audit_log)
     if server.database_url:
         _check_database_url(label["database_url"], server.database_url)
     return server

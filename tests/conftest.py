@@ -10,6 +10,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+pytest_plugins = ["tests.pgcluster"]  # the `pg_cluster` fixture: a private PostgreSQL server
+
 
 @pytest.fixture(scope="session")
 def default_tokenizer():

@@ -93,11 +93,22 @@ def edge_capacity(args: ServerArgs) -> int:
 
 
 def load_config(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """`(args, http_options)` of the first application of a Serve config YAML."""
+    """`(args, http_options)` of the first application of a Serve config YAML.
+
+    Raises:
+        ValueError: the file is not shaped like a Serve config.
+    """
     import yaml
 
     data = yaml.safe_load(Path(path).read_text()) or {}
-    app = (data.get("applications") or [{}])[0]
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a Ray Serve config mapping, got a {type(data).__name__}")
+    apps = data.get("applications") or [{}]
+    if not isinstance(apps, list) or not isinstance(apps[0], dict):
+        raise ValueError(f"{path}: 'applications' must be a list of mappings")
+    app = apps[0]
+    if not isinstance(app.get("args") or {}, dict) or not isinstance(app.get("deployments") or [], list):
+        raise ValueError(f"{path}: applications[0].args must be a mapping and .deployments a list")
     args = dict(app.get("args") or {})
     # Deployment overrides that `serve deploy` would apply, mapped onto ServerArgs for local runs.
     for dep in app.get("deployments") or []:

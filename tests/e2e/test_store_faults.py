@@ -21,7 +21,6 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import Server, make_test_artifact
-from tests.pgcluster import pg_cluster  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.slow
 

@@ -211,7 +211,16 @@ def test_good_serve_inputs_reach_run_local(monkeypatch, tmp_path):
             "--database-url", "postgresql+psycopg://u:pw@db:5432/fpps", "--reports", str(tmp_path)]
     assert cli.main(argv) == 0
     assert seen[0].artifact == "none" and seen[0].max_inflight == 544
-    assert not (tmp_path / "logs").exists()  # the check leaves nothing behind
+    assert audit.read_text() == ""  # opened for appending as the server will; nothing written
+
+
+def test_an_audit_log_that_cannot_be_opened_stops_serve_before_ray(monkeypatch, capsys):
+    import fpps.server.http.app as app
+
+    monkeypatch.setattr(app, "run_local", lambda *a, **k: pytest.fail("run_local was called"))
+    assert cli.main(["serve", "--audit-log", "/proc/no-such-pid/audit.jsonl"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("fpps serve: error: --audit-log") and "cannot be opened" in err
 
 
 def test_bundled_data_names_pass_calibrate_gates_checks(tmp_path):

@@ -17,7 +17,6 @@ from fpps.server.http import audit
 from fpps.server.http.errors import to_http
 from fpps.server.memory.store import MemoryStore
 from fpps.server.memory.types import StoreUnavailableError
-from tests.pgcluster import pg_cluster  # noqa: F401 - the fixture
 
 MSG = [{"role": "user", "content": "I live in Lyon."}]
 
