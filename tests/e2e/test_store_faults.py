@@ -182,7 +182,7 @@ def _postgres_outage(server: Server, cluster: Any, work: Path) -> None:
     stop_phase = [x for x in results if x["t"] < t_freeze]
     assert outage and all(x["status"] == 503 for x in outage if x["kind"] == "write")
     hung = [x for x in results if t_freeze + 0.5 < x["t"] < t_thaw - BOUND_S - 1]
-    assert hung and all(x["status"] == 503 and x["seconds"] < BOUND_S + 2 for x in hung), hung[:3]
+    assert hung and all(x["status"] == 503 and x["seconds"] < BOUND_S + 5 for x in hung), hung[:3]
     # Personalized chats are never silently unpersonalized: a 200 always used the user's sessions.
     assert all(x["sessions"] and x["sessions"] >= 1 for x in results if x["kind"] == "chat" and x["status"] == 200)
     # /ready named the store while it was down, and came back.
