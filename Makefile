@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export RAY_AUTH_MODE := disabled
 
-.PHONY: install prepare serve chat test test-fast clean
+.PHONY: install prepare serve chat test test-fast gpu-check gpu-check-dry-run clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,17 @@ test: install
 
 test-fast: install
 	$(BIN)/pytest -q -m "not slow"
+
+# On a CUDA machine (one H100/H200, under 10 minutes): kernel tests compiled, engine parity on
+# CUDA, the bf16 batching flip rate, `fpps bench kernel` and `fpps bench engine` (default model and
+# a Llama-3.2-1B-shaped random model). Writes docs/bench/gpu-<date>/gpu-check.{json,md}; OUT=DIR
+# to write elsewhere. Without CUDA it says so and exits 3.
+gpu-check: prepare
+	$(BIN)/python scripts/gpu_check.py $(if $(OUT),--out $(OUT))
+
+# The same steps' CPU parts at tiny sizes (CI): checks the script, measures nothing.
+gpu-check-dry-run: prepare
+	$(BIN)/python scripts/gpu_check.py --dry-run --out $(or $(OUT),out/gpu-check-dry-run)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -27,7 +27,7 @@ import torch
 
 from ..fpps_edit import HAS_TRITON, MODE_HARD, MODE_MIXED, MODE_SOFT, fpps_edit, fpps_edit_ref
 
-__all__ = ["run_kernel_bench"]
+__all__ = ["HBM_PEAK_GBPS", "peak_gbps_by_name", "run_kernel_bench"]
 
 BYTES_MODEL = (
     "each distinct byte the op must move, counted once: the h rows it reads (soft and blend rows;"
@@ -38,14 +38,23 @@ SIZES_B = (1, 8, 64, 256)
 SIZES_D = (576, 4096, 8192)
 DTYPES = (torch.bfloat16, torch.float32)
 
-# fallback when the device properties give no memory clock and bus width (GB/s, vendor figures)
-KNOWN_PEAK_GBPS = (
+# Peak HBM bandwidth by device name (GB/s, vendor figures), first substring match wins: the
+# fallback when the device properties give no memory clock and bus width, and the figure
+# `scripts/gpu_check.py` reports its share against.
+HBM_PEAK_GBPS = (
     ("H200", 4800.0),
-    ("H100 80GB HBM3", 3350.0),
-    ("H100 SXM", 3350.0),
+    ("H100 PCIe", 2000.0),
+    ("H100 NVL", 3900.0),
+    ("H100", 3350.0),  # SXM: "NVIDIA H100 80GB HBM3"
     ("A100-SXM4-80GB", 2039.0),
     ("A100 80GB", 2039.0),
+    ("A100", 1555.0),  # the 40 GB parts
 )
+
+
+def peak_gbps_by_name(name: str) -> float | None:
+    """The table's peak HBM bandwidth for a device name (`torch.cuda.get_device_name`), or None."""
+    return next((gbps for key, gbps in HBM_PEAK_GBPS if key in name), None)
 
 
 def _machine(device: torch.device) -> dict[str, Any]:
@@ -87,10 +96,8 @@ def _peak_bandwidth(device: torch.device) -> tuple[float | None, str]:
             clock_khz = bus_bits = None
     if clock_khz and bus_bits:  # double data rate: two transfers per clock
         return 2 * clock_khz * 1e3 * bus_bits / 8 / 1e9, source
-    for key, gbps in KNOWN_PEAK_GBPS:
-        if key in props.name:
-            return gbps, "known-GPU table"
-    return None, "unknown device"
+    gbps = peak_gbps_by_name(props.name)
+    return (gbps, "known-GPU table") if gbps else (None, "unknown device")
 
 
 def _make_case(
