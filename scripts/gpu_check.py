@@ -22,6 +22,9 @@ is no CUDA device (nothing run). Goals are reported, met or not; they do not set
 `--dry-run` runs every step's CPU part at tiny sizes (kernel tests under the interpreter, the
 tiny-model parity tests, the torch reference of the edit, a few tokens on the default model and
 on a tiny random model): it checks this script end to end, and measures nothing.
+
+One file (~480 lines) on purpose: the step bodies run as `--child` of this same script, so the
+parent and its subprocesses cannot disagree about a step; the pytest plugin is the one part apart.
 """
 
 from __future__ import annotations
