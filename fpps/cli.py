@@ -125,11 +125,18 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         import dataclasses
 
         config = dataclasses.replace(config, gammas=args.gammas)
-    artifact = calibrate(examples, args.out, model=args.model, config=config,
-                         cache_dir=args.cache_dir, name=args.name, reverse=args.reverse,
-                         data_info={"file": os.path.basename(args.data), "users": len(records),
-                                    "split": "train", "limit": args.limit,
-                                    "sha256": hashlib.sha256(Path(args.data).read_bytes()).hexdigest()})
+    from fpps.steering.errors import CalibrationDataError
+
+    try:
+        artifact = calibrate(examples, args.out, model=args.model, config=config,
+                             cache_dir=args.cache_dir, name=args.name, reverse=args.reverse,
+                             data_info={"file": os.path.basename(args.data), "users": len(records),
+                                        "split": "train", "limit": args.limit,
+                                        "sha256": hashlib.sha256(Path(args.data).read_bytes()).hexdigest()})
+    except CalibrationDataError as e:  # found after pass A: still the data's (and the flags') fault
+        limit = f"--limit {args.limit}: " if args.limit else ""
+        raise InputError(f"--data {args.data} ({limit}{len(records)} users, --max-tokens {args.max_tokens}): "
+                         f"{e}") from None
     print(f"artifact: {args.out} layer={artifact.layer} probe_layer={artifact.probe_layer} "
           f"defaults={dict(artifact.defaults)}")
     return 0

@@ -5,7 +5,8 @@ folder or file that can be written (without creating anything), a model folder o
 `fpps.steering.load_model` accepts, an artifact folder `load_artifact` can open. Each raises
 `InputError` whose message begins with `where`, the flag (or config field) that gave the path.
 Why: one wording for every subcommand, and no torch: the constants repeated from
-`fpps.steering` are tied to their originals by tests/unit/test_cli_inputs.py.
+`fpps.steering` are tied to their originals by tests/unit/test_cli_inputs.py
+(`SHIPPED_ARTIFACT` by tests/e2e/test_own_model.py).
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ARTIFACT_FILES", "DEFAULT_MODEL_NAMES", "InputError", "check_artifact", "check_dir", "check_file",
-           "check_fits", "check_model", "check_out_dir", "check_out_file", "read_json"]
+__all__ = ["ARTIFACT_FILES", "DEFAULT_MODEL_NAMES", "SHIPPED_ARTIFACT", "InputError", "check_artifact", "check_dir",
+           "check_file", "check_fits", "check_model", "check_out_dir", "check_out_file", "read_json",
+           "shipped_artifact_dir"]
 
 # Repeated from fpps.steering, whose modules import torch.
 DEFAULT_MODEL_NAMES = ("default", "smollm2-135m-instruct")
 ARTIFACT_FILES = ("manifest.json", "fpps.safetensors")
+SHIPPED_ARTIFACT = "smollm2-135m-rag"  # fpps.steering.artifact.SHIPPED_NAME
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
 
 
@@ -154,19 +157,43 @@ def check_artifact(where: str, value: str | None, *, none_ok: bool = False) -> N
         raise InputError(f"{where} {value}: manifest.json is not an FPPS artifact manifest")
 
 
+def shipped_artifact_dir() -> Path:
+    """`fpps.steering.artifact.shipped_artifact_dir()`, found without importing fpps.steering."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("fpps.steering")
+    root = Path(list(spec.submodule_search_locations or [])[0]) if spec else Path(__file__).parent
+    return root / "artifacts" / SHIPPED_ARTIFACT
+
+
 def check_fits(model_where: str, model: str | None, artifact_where: str, artifact: str | None) -> None:
-    """An explicit artifact against an explicit local model folder, by what their JSON files say
-    (hidden size, the edit layer within the blocks): the part of `load_artifact`'s model check
-    that needs no model. Anything else is checked once the model has loaded."""
-    config_file, manifest_file = Path(model or "") / "config.json", Path(artifact or "") / ARTIFACT_FILES[0]
-    if not model or not artifact or not config_file.is_file() or not manifest_file.is_file():
+    """An artifact (None: the shipped one) against an explicit local model folder, by what their
+    JSON files say: the hidden size, the edit layer within the blocks, and the model type the
+    artifact's fingerprint (`<model_type>-<d>x<N>-<hash>`) starts with. That is the part of
+    `load_artifact`'s model check that needs no model; a model of the same type and shape with
+    other weights is refused by fingerprint once it has loaded."""
+    if not model or model in DEFAULT_MODEL_NAMES or (artifact or "").lower() == "none":
+        return
+    folder = Path(artifact) if artifact else shipped_artifact_dir()
+    config_file, manifest_file = Path(model) / "config.json", folder / ARTIFACT_FILES[0]
+    if not config_file.is_file() or not manifest_file.is_file():
         return
     cfg, manifest = read_json(model_where, str(config_file)), read_json(artifact_where, str(manifest_file))
-    d_model, d_art = cfg.get("hidden_size"), manifest.get("hidden_size")
+    if not isinstance(cfg, dict) or not isinstance(manifest, dict):
+        return
+    d_model, blocks, kind = cfg.get("hidden_size"), cfg.get("num_hidden_layers"), cfg.get("model_type")
+    fingerprint = str(manifest.get("model_fingerprint", ""))
+    d_art, layer, art_kind = manifest.get("hidden_size"), manifest.get("layer"), fingerprint.rsplit("-", 2)[0]
     if isinstance(d_model, int) and isinstance(d_art, int) and d_model != d_art:
-        raise InputError(f"{artifact_where} {artifact}: fitted on hidden size {d_art}, but {model_where} "
-                         f"{model} has {d_model}")
-    blocks, layer = cfg.get("num_hidden_layers"), manifest.get("layer")
-    if isinstance(blocks, int) and isinstance(layer, int) and not 0 <= layer < blocks:
-        raise InputError(f"{artifact_where} {artifact}: edits block {layer}, but {model_where} {model} "
-                         f"has {blocks} blocks")
+        why = f"hidden size {d_art}, but {model_where} {model} has {d_model}"
+    elif isinstance(blocks, int) and isinstance(layer, int) and not 0 <= layer < blocks:
+        why = f"edits block {layer}, but {model_where} {model} has {blocks} blocks"
+    elif isinstance(kind, str) and fingerprint.count("-") >= 2 and kind != art_kind:
+        why = f"a {art_kind} model, but {model_where} {model} is {kind}"
+    else:
+        return
+    # Unset, the artifact has no flag or config field of its own to blame: name the flag to give.
+    where = (f"{artifact_where} {artifact}: fitted" if artifact
+             else "--artifact not given: the shipped artifact was fitted")
+    raise InputError(f"{where} on model fingerprint {fingerprint} ({why}); calibrate one for this model "
+                     f"(fpps calibrate --model {model} --data FILE --out DIR) and pass --artifact DIR")

@@ -12,7 +12,7 @@ from fpps.lazy import lazy_exports
 _EXPORTS = {
     "DEFAULT_MODEL": "adapter", "ModelAdapter": "adapter", "default_model_dir": "adapter",
     "find_blocks": "adapter", "load_model": "adapter", "wrap_model": "adapter",
-    "ArtifactMismatchError": "errors", "SteeringValidationError": "errors",
+    "ArtifactMismatchError": "errors", "CalibrationDataError": "errors", "SteeringValidationError": "errors",
     "UnknownArtifactError": "errors", "UnsupportedModelError": "errors",
     "ContainsJudge": "judge", "Judge": "judge", "contains_answer": "judge", "normalize_answer": "judge",
     "MODES": "params", "Mode": "params", "SamplingParams": "params", "SteeringParams": "params",

@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import importlib.metadata
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -59,6 +60,7 @@ _NORM_PATHS = ("model.norm", "model.language_model.norm", "transformer.ln_f",
                "gpt_neox.final_layer_norm", "model.decoder.final_layer_norm", "transformer.norm_f")
 
 BlockHook = Callable[[torch.Tensor], torch.Tensor | None]
+_log = logging.getLogger(__name__)
 
 
 def cache_dir() -> Path:
@@ -315,6 +317,11 @@ def load_model(model: str | None = None, *, dtype: torch.dtype = torch.float32,
 
     source = _resolve_source(model)
     tokenizer = AutoTokenizer.from_pretrained(source)
+    if not getattr(tokenizer, "chat_template", None):
+        # transformers 5 saves the template as chat_template.jinja beside tokenizer_config.json;
+        # a folder assembled by copying only the tokenizer files loses it without an error.
+        _log.warning("%s has no chat template (chat_template.jinja or tokenizer_config.json's "
+                     "chat_template): prompts fall back to a plain 'role: text' transcript", source)
     hf_model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype).to(device).eval()
     return wrap_model(hf_model, tokenizer, name=model or DEFAULT_MODEL, blocks_path=blocks_path)
 

@@ -109,15 +109,21 @@ class SteeringArtifact:
         return torch.sigmoid(h.float() @ self.w.to(h.device) + self.b)
 
     def check_model(self, fingerprint: str, hidden_size: int, num_layers: int) -> None:
-        """Raise `ArtifactMismatchError` unless the artifact fits this model."""
+        """Raise `ArtifactMismatchError` unless the artifact fits this model. The message is one
+        line naming both fingerprints: what differs (hidden size, blocks, or the weights and
+        config the fingerprint hashes) and what to do about it."""
         if hidden_size != self.hidden_size:
-            raise ArtifactMismatchError(
-                f"artifact hidden size {self.hidden_size} != model hidden size {hidden_size}")
-        if not 0 <= self.layer < num_layers:
-            raise ArtifactMismatchError(f"artifact layer {self.layer} outside model's {num_layers} blocks")
-        if fingerprint != self.fingerprint:
-            raise ArtifactMismatchError(
-                f"artifact was fitted on model {self.fingerprint}, not on the loaded {fingerprint}")
+            why = f"hidden size {self.hidden_size} != the model's {hidden_size}"
+        elif not 0 <= self.layer < num_layers:
+            why = f"its edit layer {self.layer} is outside the model's {num_layers} blocks"
+        elif fingerprint != self.fingerprint:
+            why = "another model's weights or config"
+        else:
+            return
+        raise ArtifactMismatchError(
+            f"artifact fitted on model fingerprint {self.fingerprint} does not fit the loaded model, "
+            f"fingerprint {fingerprint} ({why}); calibrate an artifact for this model "
+            "(fpps calibrate --model M --data FILE --out DIR) and pass it as --artifact DIR")
 
 
 def _sha256(path: Path) -> str:

@@ -44,6 +44,7 @@ from .calibrate_grid import choose_tau, compact_grid, grid_search, p_summary, pl
 from .calibrate_types import CalibrationConfig, CalibrationExample, QuestionState
 from .capture import capture_residuals, logit_lens_logprobs
 from .edit import edit_state
+from .errors import CalibrationDataError
 from .judge import contains_answer
 from .kv import crop, new_cache, save_cache
 from .layers import delta, select_layer
@@ -224,7 +225,9 @@ def calibrate(examples: Sequence[CalibrationExample], out_dir: str | Path, *,
     the middle, which halves the wall time on a machine with a spare core.
 
     Raises:
-        ValueError: no examples, or a contrastive group is empty (nothing to fit).
+        ValueError: no examples.
+        CalibrationDataError: a contrastive group is empty, or no probe could be fit (too few
+            users for its folds).
     """
     if not examples:
         raise ValueError("no calibration examples")
@@ -259,8 +262,11 @@ def calibrate(examples: Sequence[CalibrationExample], out_dir: str | Path, *,
     ben = [q for q in qs if q.group == "beneficial"]
     log(f"groups: degraded {len(deg)}, beneficial {len(ben)} of {len(qs)} questions")
     if not deg or not ben:
-        raise ValueError(f"a contrastive group is empty (degraded {len(deg)}, beneficial {len(ben)}); "
-                         "use more training data or longer answers")
+        raise CalibrationDataError(
+            f"a contrastive group is empty (degraded {len(deg)}, beneficial {len(ben)} of {len(qs)} "
+            "questions): the model must answer some factual questions right only without the history "
+            "and some personal ones right only with it; use more users, longer answers, or a model "
+            "that answers some of them (a random-weight model answers none)")
 
     # Stage 1: layer selection.
     d_deg = torch.stack([delta(q.ppl_with, q.ppl_without) for q in deg])  # type: ignore[arg-type]

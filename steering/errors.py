@@ -13,6 +13,7 @@ __all__ = [
     "UnknownArtifactError",
     "ArtifactMismatchError",
     "UnsupportedModelError",
+    "CalibrationDataError",
 ]
 
 
@@ -57,3 +58,8 @@ class ArtifactMismatchError(ValueError):
 
 class UnsupportedModelError(ValueError):
     """The model's decoder blocks could not be found; the message says how to fix it."""
+
+
+class CalibrationDataError(ValueError):
+    """The training data cannot calibrate this model (an empty contrastive group, a probe with
+    no fold to fit); the message says what was missing and what to try."""

@@ -23,6 +23,8 @@ from sklearn.model_selection import GroupKFold, StratifiedKFold, cross_val_score
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .errors import CalibrationDataError
+
 __all__ = ["ProbeChoice", "RiskProbe", "cross_val_accuracy", "fit_probe", "gate_accuracy",
            "oof_gate_proba", "select_probe"]
 
@@ -127,12 +129,16 @@ def oof_gate_proba(X: torch.Tensor, y: Sequence[int], groups: Sequence[str], fit
     this measures that: folds split by `groups` (a user's questions stay together), each fold's
     probe is fit on the other folds' `fit_on` rows and scores all of its own rows.
 
-    Returns None when some fold has no fit row of one class.
+    Returns None when some fold has no fit row of one class, or there are fewer than two
+    groups. With fewer groups than `folds` (a quick `--limit` run) each group is its own fold.
     """
     X_, y_ = X.double().numpy(), np.asarray(y)
     fit = np.asarray(fit_on, dtype=bool)
+    k = min(folds, len(set(groups)))  # GroupKFold refuses more folds than groups
+    if k < 2:
+        return None
     p = np.zeros(len(y_))
-    for train, test in GroupKFold(n_splits=folds).split(X_, y_, np.asarray(groups)):
+    for train, test in GroupKFold(n_splits=k).split(X_, y_, np.asarray(groups)):
         train = train[fit[train]]
         if len(np.unique(y_[train])) < 2:
             return None
@@ -181,7 +187,7 @@ def select_probe(features: torch.Tensor, y: Sequence[int], groups: Sequence[str]
     less brittle gate), then the later layer (nearer the edit), then the earlier-listed set.
 
     Raises:
-        ValueError: no candidate could be fit (every set lacks a class in some fold).
+        CalibrationDataError: no candidate could be fit (every set lacks a class in some fold).
     """
     y_ = np.asarray(y)
     table: dict[str, dict[int, tuple[float, float]]] = {}
@@ -201,5 +207,6 @@ def select_probe(features: torch.Tensor, y: Sequence[int], groups: Sequence[str]
             if best is None or key > best[0]:
                 best = (key, name, layer, acc, ll)
     if best is None:
-        raise ValueError("no probe candidate could be fit: every label set lacks a class in some fold")
+        raise CalibrationDataError("no probe candidate could be fit: every label set lacks a class in "
+                                   "some fold (give questions of both kinds from at least two users)")
     return ProbeChoice(labels=best[1], layer=best[2], accuracy=best[3], log_loss=best[4], table=table)
