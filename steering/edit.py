@@ -26,8 +26,9 @@ def choose_branch(params: SteeringParams, p_hat: float) -> Branch:
         return "none"
     if params.tau is None or params.gamma is None:
         raise SteeringValidationError("tau", params.tau, "resolve params against the artifact first")
-    p = torch.tensor(p_hat, dtype=torch.float32)
-    is_high = bool(p >= torch.tensor(params.tau, dtype=torch.float32))
+    # fp32 host scalars: the comparison the kernel makes, without touching the device
+    p = torch.tensor(p_hat, dtype=torch.float32, device="cpu")
+    is_high = bool(p >= torch.tensor(params.tau, dtype=torch.float32, device="cpu"))
     if params.mode == "hard":
         return "hard" if is_high else "none"
     if params.mode == "soft":
@@ -38,8 +39,9 @@ def choose_branch(params: SteeringParams, p_hat: float) -> Branch:
 def soft_coefficient(params: SteeringParams, p_hat: float) -> torch.Tensor:
     """`alpha * gamma * (p_hat - 0.5)` in fp32, evaluated in exactly this order."""
     f32 = torch.float32
-    alpha, gamma = torch.tensor(params.alpha, dtype=f32), torch.tensor(params.gamma, dtype=f32)
-    return (alpha * gamma) * (torch.tensor(p_hat, dtype=f32) - 0.5)
+    cpu = torch.device("cpu")  # host scalars; a 0-d CPU tensor is a scalar to a device op
+    alpha, gamma = torch.tensor(params.alpha, dtype=f32, device=cpu), torch.tensor(params.gamma, dtype=f32, device=cpu)
+    return (alpha * gamma) * (torch.tensor(p_hat, dtype=f32, device=cpu) - 0.5)
 
 
 def edit_state(h: torch.Tensor, *, params: SteeringParams, branch: Branch, p_hat: float,
@@ -70,5 +72,5 @@ def edit_state(h: torch.Tensor, *, params: SteeringParams, branch: Branch, p_hat
         raise ValueError(f"twin state {tuple(h_twin.shape)} does not match {tuple(h.shape)}")
     if params.alpha == 1.0:
         return h_twin.to(h.dtype).clone()
-    a = torch.tensor(params.alpha, dtype=torch.float32)
+    a = torch.tensor(params.alpha, dtype=torch.float32, device="cpu")  # a host scalar
     return ((1 - a) * h.float() + a * h_twin.float()).to(h.dtype)

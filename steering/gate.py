@@ -77,7 +77,8 @@ class TwinGate:
             raise ValueError(f"gate weights {tuple(self.w.shape)} do not match {len(self.features)} features")
         if not torch.isfinite(self.w).all() or not np.isfinite(self.b):
             raise ValueError("gate weights must be finite")
-        gate_features(self.features, torch.zeros(1), torch.zeros(1, 1), torch.zeros(1, 1), torch.zeros(1))
+        z = torch.zeros((1, 1), device="cpu")  # a dry run on the host: are the feature names known?
+        gate_features(self.features, z[0], z, z, z[0])
 
     def p_hat(self, probe_logit: torch.Tensor, h: torch.Tensor, h_twin: torch.Tensor,
               s_f: torch.Tensor) -> torch.Tensor:

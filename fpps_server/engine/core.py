@@ -27,6 +27,30 @@ computed once. FPPS edits only the newest position, so stored prompt states neve
 
 The engine is Ray-free: `generate()` runs the loop in the calling thread (evaluation,
 calibration), `start()` runs it in a background thread and `AsyncEngine` streams from it.
+
+Devices and host syncs. Every tensor the engine, its KV batches, the prefix cache, the hooks
+and the sampler create lands on the model's device (`adapter.device`) with the dtype the
+consumer takes (token ids and positions int64, the kernel's per-row parameters fp32/int32);
+the only deliberate host tensors are bookkeeping that never feeds the model: the host copy of
+each batch's attention mask (`KVBatch.host_mask`), the prefix cache's token-id keys and the
+seed drawn for an unseeded sampled request. `tests/engine/test_device_audit.py` checks that no
+factory call in fpps code goes without an explicit `device=`. Where the host reads the device:
+
+- Decode step: once, `_accept_all` reads every row's sampled token in one `.tolist()`; the
+  host needs them for stop strings, end-of-sequence, grammars and the next step's input ids.
+  Nothing else is read: p_hat and branches are fixed after prefill, the per-row kernel
+  tensors are uploaded once per batch composition (`_decode_tensors`), rows leaving the batch
+  trim columns by the host mask, and the edit hook decides from host row state whether to
+  launch. A decode step's uploads (its new token ids and position ids) are issued before its
+  first kernel, so they wait on nothing; on a GPU they are the step's only other copies.
+- Prefill pass: the probe hook reads p_hat (and a twin-aware gate its own p_hat) mid-pass,
+  because the host chooses each row's branch (which rows follow their twin, which keep one);
+  then the tokens are read as in decode.
+- Opt-in extras read more, only for the rows that ask: `logprobs` (the chosen token's
+  log-probability and its top alternatives per step) and `prompt_logprobs` (once, at prefill).
+  Structured rows upload their grammar's bitmask (computed on the CPU) each step.
+- The CPU fallback of the edit (`fpps_edit_ref`, used when the Triton kernel is not) selects
+  rows with `nonzero`, which syncs on a GPU; the Triton launcher never does.
 """
 
 from __future__ import annotations
@@ -43,8 +67,8 @@ from fpps.steering.errors import SteeringValidationError
 from fpps.steering.kv import cache_layers, new_cache
 from fpps.steering.twin import run_to_layer
 
-from .detok import TextTracker, sample_next
-from .kvbatch import KVBatch, left_pad
+from .detok import TextTracker, next_token
+from .kvbatch import KVBatch, left_pad_host
 from .pass_state import PassState, RowTensors, SteeringHooks
 from .prefix_cache import PrefixCache, PrefixHit, common_prefix, prefix_columns
 from .rows import RequestHandle, Row, Slot
@@ -72,6 +96,7 @@ class SteeredEngine:
         self._twin = KVBatch()
         self._twin_rows: list[Row] = []
         self._slots: list[Slot] = []  # `_main`'s cache rows, in order
+        self._decode_cache: tuple[RowTensors, torch.Tensor, torch.Tensor | None, torch.Tensor | None] | None = None
         n_above = adapter.num_layers - 1 - (self.layer or 0)
         self.joint_twins = config.twin_decode == "joint" or (
             config.twin_decode == "auto" and 4 * n_above <= adapter.num_layers)
@@ -166,6 +191,7 @@ class SteeredEngine:
                 self._finish(row, error=f"{type(e).__name__}: {e}")
             self._rows, self._twin_rows, self._slots = [], [], []
             self._main, self._twin = KVBatch(), KVBatch()
+            self._decode_cache = None
             if self._hooks is not None:
                 self._hooks.state = None
             if self._thread is None:
@@ -199,10 +225,10 @@ class SteeredEngine:
             raise SteeringValidationError("max_tokens", req.sampling.max_tokens,
                                           f"request exceeds the engine's {self.config.max_tokens_in_flight}-token budget")
         gen = None
-        if not req.sampling.is_greedy:
-            gen = torch.Generator(device="cpu")
+        if not req.sampling.is_greedy:  # on the model's device: multinomial draws there
+            gen = torch.Generator(device=self.adapter.device)
             gen.manual_seed(req.sampling.seed if req.sampling.seed is not None
-                            else int(torch.randint(0, 2**62, (1,))))
+                            else int(torch.randint(0, 2**62, (1,), device="cpu")))  # a host seed
         logits = RowLogits(req.sampling, prompt_ids, self._vocab, self.adapter.eos_token_ids,
                            self.adapter.device)
         sp = req.sampling
@@ -285,13 +311,14 @@ class SteeredEngine:
     def _prefix_inputs(seqs: list[list[int]], hits: list[PrefixHit | None], dev: torch.device,
                        pad: int) -> tuple[Any, ...]:
         """The pass's input ids (each prompt past its cached prefix `hits`, left-padded), the
-        attention mask over cached + new columns, position ids, the cache to extend and each
-        prompt's cached length."""
-        ids, mask = left_pad([s[h.length if h else 0:] for s, h in zip(seqs, hits)], pad, dev)
-        full, layers = prefix_columns(hits, mask)
+        attention mask over cached + new columns, position ids (all three on `dev`), the cache
+        to extend, each prompt's cached length and the mask on the host (built there, uploaded
+        once: the batch keeps both)."""
+        ids, mask = left_pad_host([s[h.length if h else 0:] for s, h in zip(seqs, hits)], pad)
+        full, layers = prefix_columns(hits, mask)  # host mask, device layers
         pos = (full.cumsum(1) - 1).clamp(min=0)[:, full.shape[1] - mask.shape[1]:]
         cache = new_cache(layers)
-        return ids, full, pos, cache, [h.length if h else 0 for h in hits]
+        return ids.to(dev), full.to(dev), pos.to(dev), cache, [h.length if h else 0 for h in hits], full
 
     @staticmethod
     def _store_prefixes(pc: PrefixCache, seqs: list[list[int]], batch: KVBatch, cached: list[int]) -> None:
@@ -300,11 +327,12 @@ class SteeredEngine:
         if not pc.enabled or batch.mask is None:
             return
         layers = cache_layers(batch.cache)
+        real = batch.real_columns()  # host: finding a row's real positions reads no device
         for i, (ids, hit) in enumerate(zip(seqs, cached)):
             n = len(ids) - 1
             if n < pc.min_tokens or hit >= n:
                 continue  # too short, or held already
-            cols = batch.mask[i].nonzero().squeeze(1)[:n]
+            cols = real[i].nonzero().squeeze(1)[:n].to(batch.mask.device)
             pc.store(ids, [(k[i].index_select(1, cols), v[i].index_select(1, cols)) for k, v in layers])
 
     def _prefill_pass(self, new: list[Row]) -> None:
@@ -318,7 +346,7 @@ class SteeredEngine:
         scored = [r.req.sampling.prompt_logprobs is not None for r in new]
         hits = [None if sc else self.prefix_cache.lookup(s) for s, sc in zip(pseqs, scored)] + \
             [self.twin_prefix_cache.lookup(s) for s in tseqs]
-        ids, mask, pos, cache, cached = self._prefix_inputs(pseqs + tseqs, hits, dev, pad)
+        ids, mask, pos, cache, cached, host_mask = self._prefix_inputs(pseqs + tseqs, hits, dev, pad)
         n, m = len(new), len(twin_new)
         state = None
         if self.layer is not None:
@@ -332,7 +360,7 @@ class SteeredEngine:
                     r.prompt_logprobs = prompt_logprobs(lg[-len(seq):], seq, r.req.sampling.prompt_logprobs or 0,
                                                         self._token_text)
             logits = logits[:, -1, :]
-        both = KVBatch(cache, mask, [len(s) for s in pseqs + tseqs])
+        both = KVBatch(cache, mask, [len(s) for s in pseqs + tseqs], host_mask)
         batch, twin_batch = both.subset(list(range(n))), both.subset(list(range(n, n + m)))
         self._store_prefixes(self.prefix_cache, pseqs, batch, cached[:n])
         self._store_prefixes(self.twin_prefix_cache, tseqs, twin_batch, cached[n:])
@@ -359,56 +387,77 @@ class SteeredEngine:
             self._main.join(twin_batch)
             self._slots.extend(Slot(r, twin=True) for r in twins)
         self._sync_rows()
-        self._accept_all(order, logits.index_select(0, torch.tensor(own + [n + i for i in follow],
-                                                                   dtype=torch.long, device=logits.device)))
+        self._accept_all(order, logits, own + [n + i for i in follow])
 
     def _sync_rows(self) -> None:
-        """Derive the row lists from `_slots` (joint twins live there too)."""
+        """Derive the row lists from `_slots` (joint twins live there too); the batch changed,
+        so the decode tensors are rebuilt at the next step."""
         self._rows = [s.row for s in self._slots if not s.twin]
         if self.joint_twins:
             self._twin_rows = [s.row for s in self._slots if s.twin]
+        self._decode_cache = None
+
+    def _decode_tensors(self) -> tuple[RowTensors, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """Per-row kernel tensors, p_hat, and the request / twin slots of a joint batch (None
+        when every slot is a request), on the device. A decode step's rows keep their
+        parameters, p_hat and twin, so these are uploaded once per batch composition, not per
+        step."""
+        if self._decode_cache is None:
+            dev = self.adapter.device
+            p_hat = torch.tensor([r.p_hat if r.p_hat is not None else 0.0 for r in self._rows],
+                                 dtype=torch.float32, device=dev)
+            main = twin = None
+            if len(self._slots) > len(self._rows):  # joint twins in this batch
+                main = torch.tensor([i for i, s in enumerate(self._slots) if not s.twin], dtype=torch.long, device=dev)
+                twin = torch.tensor([i for i, s in enumerate(self._slots) if s.twin], dtype=torch.long, device=dev)
+            self._decode_cache = (RowTensors.build(self._rows, self._twin_rows, dev), p_hat, main, twin)
+        return self._decode_cache
 
     @torch.inference_mode()
     def _decode(self) -> None:
         dev = self.adapter.device
-        h_twin = None
-        if self._twin_rows and not self.joint_twins:
-            assert self.layer is not None
-            tids = torch.tensor([[r.generated[-1]] for r in self._twin_rows], device=dev)
-            tmask, tpos = self._twin.step_inputs(dev)
-            # The twin is fed the token the personalized stream emitted, before that stream
-            # passes block L in this same step.
-            h_twin = run_to_layer(self.adapter, self.layer, tids, self._twin.cache,
-                                  attention_mask=tmask, position_ids=tpos)[:, -1, :]
-            self._twin.advance(tmask)
+        separate = bool(self._twin_rows) and not self.joint_twins
+        # Uploads first: issued before the step's first kernel, they wait on nothing.
         # Every cache row is fed its request's newest token: a joint twin the same one as its row.
-        ids = torch.tensor([[s.row.generated[-1]] for s in self._slots], device=dev)
+        ids = torch.tensor([[s.row.generated[-1]] for s in self._slots], dtype=torch.long, device=dev)
         mask, pos = self._main.step_inputs(dev)
+        if separate:
+            tids = torch.tensor([[r.generated[-1]] for r in self._twin_rows], dtype=torch.long, device=dev)
+            tmask, tpos = self._twin.step_inputs(dev)
         state = None
         main = None
         if self.layer is not None:
-            p_hat = torch.tensor([r.p_hat if r.p_hat is not None else 0.0 for r in self._rows],
-                                 dtype=torch.float32, device=dev)
-            state = PassState(rows=self._rows, tensors=RowTensors.build(self._rows, self._twin_rows, dev),
-                              p_hat=p_hat, twin=h_twin)
-            if len(self._slots) > len(self._rows):  # joint twins in this pass
-                main = torch.tensor([i for i, s in enumerate(self._slots) if not s.twin], device=dev)
-                state.main_slots = main
-                state.twin_slots = torch.tensor([i for i, s in enumerate(self._slots) if s.twin], device=dev)
+            tensors, p_hat, main, twin_slots = self._decode_tensors()
+            state = PassState(rows=self._rows, tensors=tensors, p_hat=p_hat,
+                              main_slots=main, twin_slots=twin_slots)
+        if separate:
+            assert self.layer is not None and state is not None
+            # The twin is fed the token the personalized stream emitted, before that stream
+            # passes block L in this same step.
+            state.twin = run_to_layer(self.adapter, self.layer, tids, self._twin.cache,
+                                      attention_mask=tmask, position_ids=tpos)[:, -1, :]
+            self._twin.advance(tmask)
         logits = self._forward(ids, mask, pos, self._main.cache, state)
         if main is not None:
             logits = logits.index_select(0, main)
         self._main.advance(mask)
         self._accept_all(self._rows, logits)
 
-    def _accept_all(self, rows: Sequence[Row], logits: torch.Tensor) -> None:
+    def _accept_all(self, rows: Sequence[Row], logits: torch.Tensor, index: Sequence[int] | None = None) -> None:
+        """Sample one token per row from its logits (`logits[index[i]]` for row i, default
+        `logits[i]`) and record it. Every row's token is read back at once: the step's one
+        device-to-host sync."""
         eos = self.adapter.eos_token_ids
-        for row, lg in zip(rows, logits):
-            sp = row.req.sampling
+        lgs = [logits[i] for i in (index if index is not None else range(len(rows)))]
+        picked = []
+        for row, lg in zip(rows, lgs):
             choose = row.logits.apply(lg)
             if row.grammar is not None:
                 choose = row.grammar.mask(choose)
-            token = sample_next(choose, sp, row.generator)
+            picked.append(next_token(choose, row.req.sampling, row.generator))
+        tokens: list[int] = torch.stack(picked).tolist() if picked else []
+        for row, lg, token in zip(rows, lgs, tokens):
+            sp = row.req.sampling
             if token in eos and not sp.ignore_eos:
                 row.finish = "stop"
                 continue

@@ -8,19 +8,27 @@ import torch
 
 from fpps.steering.params import SamplingParams
 
-__all__ = ["sample_next", "TextTracker"]
+__all__ = ["next_token", "sample_next", "TextTracker"]
 
 
-def sample_next(logits: torch.Tensor, sampling: SamplingParams, generator: torch.Generator | None) -> int:
-    """Next token from one row's logits `[vocab]`: argmax when greedy, else temperature/top-p."""
+def next_token(logits: torch.Tensor, sampling: SamplingParams, generator: torch.Generator | None) -> torch.Tensor:
+    """Next token from one row's logits `[vocab]` as a 0-d long tensor on the logits' device:
+    argmax when greedy, else temperature/top-p. Reads nothing back, so the engine can read a
+    whole step's tokens at once; `generator` must live on the logits' device."""
     if sampling.is_greedy:
-        return int(logits.argmax())
+        return logits.argmax()
     probs = torch.softmax(logits.float() / sampling.temperature, dim=-1)
     if sampling.top_p < 1.0:
         sorted_p, order = probs.sort(descending=True)
         keep = sorted_p.cumsum(0) - sorted_p < sampling.top_p  # always keeps the top token
-        probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_p[keep])
-    return int(torch.multinomial(probs, 1, generator=generator))
+        # zero the tail in place of boolean indexing, which would sync to count the kept tokens
+        probs = torch.zeros_like(probs).scatter(0, order, sorted_p.masked_fill(~keep, 0.0))
+    return torch.multinomial(probs, 1, generator=generator)[0]
+
+
+def sample_next(logits: torch.Tensor, sampling: SamplingParams, generator: torch.Generator | None) -> int:
+    """`next_token` read back as an int (one device-to-host sync)."""
+    return int(next_token(logits, sampling, generator))
 
 
 class TextTracker:

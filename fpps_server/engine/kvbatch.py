@@ -4,6 +4,12 @@ Rows hold their real tokens at the right end; `mask` marks real columns. Rows jo
 prefilled cache is left-padded to the common length and concatenated on the batch axis) and
 leave (selected away) between decode steps; columns that became padding in every row are
 trimmed. The cache itself is handled through `fpps.steering.kv`.
+
+The mask lives twice: on the model's device for the forward pass, and on the host
+(`host_mask`) for the bookkeeping that needs its values (which columns to trim, which positions
+of a row are real). Reading the device copy instead would cost a device-to-host sync every time
+a row leaves. The host copy is extended lazily: decode steps only count the all-ones columns
+they append, and the copy is materialized when a row joins, leaves or is stored.
 """
 
 from __future__ import annotations
@@ -15,18 +21,32 @@ import torch.nn.functional as F
 
 from fpps.steering.kv import cache_layers, new_cache
 
-__all__ = ["KVBatch", "left_pad"]
+__all__ = ["KVBatch", "left_pad", "left_pad_host"]
+
+_HOST = torch.device("cpu")
+
+
+def left_pad_host(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids `[n, T]` left-padded with `pad_id` and the attention mask `[n, T]`, on the host."""
+    width = max(len(s) for s in seqs)
+    ids = [[pad_id] * (width - len(s)) + list(s) for s in seqs]
+    mask = [[0] * (width - len(s)) + [1] * len(s) for s in seqs]
+    return (torch.tensor(ids, dtype=torch.long, device=_HOST),
+            torch.tensor(mask, dtype=torch.long, device=_HOST))
 
 
 def left_pad(seqs: list[list[int]], pad_id: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Token ids `[n, T]` left-padded with `pad_id`, and the attention mask `[n, T]`."""
-    width = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long, device=device)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long, device=device)
-    for i, s in enumerate(seqs):
-        ids[i, width - len(s):] = torch.tensor(s, dtype=torch.long, device=device)
-        mask[i, width - len(s):] = 1
-    return ids, mask
+    """`left_pad_host`, uploaded to `device` (one copy per tensor)."""
+    ids, mask = left_pad_host(seqs, pad_id)
+    return ids.to(device), mask.to(device)
+
+
+def _pad_left(t: torch.Tensor, dim: int, width: int) -> torch.Tensor:
+    """`t` zero-padded on the left of `dim` to `width` columns."""
+    extra = width - t.shape[dim]
+    if extra == 0:
+        return t
+    return F.pad(t, [0, 0] * (t.ndim - 1 - dim) + [extra, 0])
 
 
 @dataclass
@@ -35,20 +55,39 @@ class KVBatch:
 
     Attributes:
         cache: the `DynamicCache` ([rows, heads, cols, head_dim] per layer), or None when empty.
-        mask: `[rows, cols]` 1 for real tokens, 0 for padding.
+        mask: `[rows, cols]` 1 for real tokens, 0 for padding, on the model's device.
         lengths: real tokens per row (the next position id of each row).
+        host_mask: `mask` on the host. Given None with a `mask`, it is read from the device
+            once; the engine always passes it (it builds the mask on the host first).
     """
 
     cache: object | None = None
     mask: torch.Tensor | None = None
     lengths: list[int] = field(default_factory=list)
+    host_mask: torch.Tensor | None = None
+    _pending_cols: int = field(default=0, repr=False)
+    """All-ones columns appended by decode steps and not yet in `host_mask`."""
+
+    def __post_init__(self) -> None:
+        if self.mask is not None and self.host_mask is None:
+            self.host_mask = self.mask.cpu()
 
     @property
     def rows(self) -> int:
         return len(self.lengths)
 
+    def real_columns(self) -> torch.Tensor:
+        """The host mask `[rows, cols]`, up to date (materializes the decode steps' columns)."""
+        assert self.host_mask is not None
+        if self._pending_cols:
+            ones = torch.ones((self.rows, self._pending_cols), dtype=self.host_mask.dtype, device=_HOST)
+            self.host_mask = torch.cat([self.host_mask, ones], dim=1)
+            self._pending_cols = 0
+        return self.host_mask
+
     def step_inputs(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-        """Attention mask for one more column and the position ids `[rows, 1]` of that column."""
+        """Attention mask for one more column and the position ids `[rows, 1]` of that column,
+        both on `device` (the positions are uploaded from the host `lengths`)."""
         assert self.mask is not None
         mask = torch.cat([self.mask, torch.ones((self.rows, 1), dtype=self.mask.dtype,
                                                 device=self.mask.device)], dim=1)
@@ -58,6 +97,7 @@ class KVBatch:
     def advance(self, new_mask: torch.Tensor) -> None:
         """Record that one column was appended to every row (after a decode step)."""
         self.mask = new_mask
+        self._pending_cols += 1
         self.lengths = [n + 1 for n in self.lengths]
 
     def join(self, other: "KVBatch") -> None:
@@ -66,24 +106,20 @@ class KVBatch:
             return
         if self.rows == 0:
             self.cache, self.mask, self.lengths = other.cache, other.mask, list(other.lengths)
+            self.host_mask, self._pending_cols = other.real_columns(), 0
             return
         assert self.mask is not None and other.mask is not None
         width = max(self.mask.shape[1], other.mask.shape[1])
-
-        def pad(t: torch.Tensor, dim: int) -> torch.Tensor:
-            extra = width - t.shape[dim]
-            if extra == 0:
-                return t
-            spec = [0, 0] * (t.ndim - 1 - dim) + [extra, 0]
-            return F.pad(t, spec)
-
         mine, theirs = cache_layers(self.cache), cache_layers(other.cache)
         if len(mine) != len(theirs):
             raise RuntimeError("cannot join caches with different numbers of layers")
-        layers = [(torch.cat([pad(k1, 2), pad(k2, 2)]), torch.cat([pad(v1, 2), pad(v2, 2)]))
+        layers = [(torch.cat([_pad_left(k1, 2, width), _pad_left(k2, 2, width)]),
+                   torch.cat([_pad_left(v1, 2, width), _pad_left(v2, 2, width)]))
                   for (k1, v1), (k2, v2) in zip(mine, theirs)]
         self.cache = new_cache(layers)
-        self.mask = torch.cat([pad(self.mask, 1), pad(other.mask, 1)])
+        self.host_mask = torch.cat([_pad_left(self.real_columns(), 1, width),
+                                    _pad_left(other.real_columns(), 1, width)])
+        self.mask = torch.cat([_pad_left(self.mask, 1, width), _pad_left(other.mask, 1, width)])
         self.lengths = self.lengths + list(other.lengths)
 
     def keep_layers(self, n_layers: int) -> None:
@@ -98,24 +134,28 @@ class KVBatch:
     def subset(self, keep: list[int]) -> "KVBatch":
         """A batch of rows `keep` (in that order); `self` is left as it was. It shares tensors
         with `self` only when `keep` is every row."""
-        out = KVBatch(self.cache, self.mask, list(self.lengths))
+        host = self.real_columns() if self.mask is not None else None
+        out = KVBatch(self.cache, self.mask, list(self.lengths), host)
         out.select(keep)
         return out
 
     def select(self, keep: list[int]) -> None:
-        """Keep only rows `keep` (in that order), then trim all-padding columns on the left."""
+        """Keep only rows `keep` (in that order), then trim all-padding columns on the left.
+        Reads nothing from the device: the columns to trim come from the host mask."""
         if len(keep) == 0:
-            self.cache, self.mask, self.lengths = None, None, []
+            self.cache, self.mask, self.lengths, self.host_mask = None, None, [], None
+            self._pending_cols = 0
             return
         if keep == list(range(self.rows)):
             return
         assert self.mask is not None
-        idx = torch.tensor(keep, dtype=torch.long, device=self.mask.device)
-        mask = self.mask.index_select(0, idx)
-        real_cols = mask.any(dim=0).nonzero()
+        host = self.real_columns()[keep]  # [kept, cols]
+        real_cols = host.any(dim=0).nonzero()  # a host tensor: no sync
         start = int(real_cols[0]) if real_cols.numel() else 0
+        idx = torch.tensor(keep, dtype=torch.long, device=self.mask.device)
         layers = [(k.index_select(0, idx)[:, :, start:], v.index_select(0, idx)[:, :, start:])
                   for k, v in cache_layers(self.cache)]
         self.cache = new_cache(layers)
-        self.mask = mask[:, start:]
+        self.mask = self.mask.index_select(0, idx)[:, start:]
+        self.host_mask = host[:, start:]
         self.lengths = [self.lengths[i] for i in keep]

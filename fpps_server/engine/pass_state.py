@@ -13,10 +13,16 @@ Rows of the pass are the requests' own streams; in a joint pass (every prefill w
 decode with joint twins) the twins ride as extra rows of the same tensor, and `main_slots` /
 `twin_slots` say which is which. Only opted-in rows are ever edited: the rest carry mode off
 (the logits-processor shape).
+
+Host reads: only at prefill, where the host needs each row's p_hat to choose its branch (which
+rows follow their twin, which keep one): the probe hook reads p_hat once per pass, and the
+twin-aware gate reads its p_hat once more. Decode passes read nothing: p_hat and every branch
+are fixed then, and whether to launch the edit at all is decided from host-side row state.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -45,11 +51,15 @@ class RowTensors:
     tau: torch.Tensor
     twin_idx: torch.Tensor
     """int32: the row's twin among the pass's twins, or -1."""
+    twin_host: tuple[int, ...] = ()
+    """`twin_idx` on the host, so that picking the rows with a twin reads nothing back."""
 
     @classmethod
     def build(cls, rows: Sequence[Row], twin_rows: Sequence[Row], device: torch.device) -> "RowTensors":
+        """The pass's per-row tensors on `device` (one upload each, from host values)."""
         tpos = {r: i for i, r in enumerate(twin_rows)}
         f32 = torch.float32
+        twin_host = tuple(tpos.get(r, -1) for r in rows)
         return cls(
             mode=torch.tensor([_MODE_CODE["off" if r.follows_twin else r.params.mode] for r in rows],
                               dtype=torch.int32, device=device),
@@ -57,7 +67,8 @@ class RowTensors:
             gamma=torch.tensor([r.params.gamma or 0.0 for r in rows], dtype=f32, device=device),
             tau=torch.tensor([r.params.tau if r.params.tau is not None else 1.0 for r in rows],
                              dtype=f32, device=device),
-            twin_idx=torch.tensor([tpos.get(r, -1) for r in rows], dtype=torch.int32, device=device),
+            twin_idx=torch.tensor(twin_host, dtype=torch.int32, device=device),
+            twin_host=twin_host,
         )
 
 
@@ -92,7 +103,8 @@ class SteeringHooks:
         self._s_f = artifact.s_f.to(dev, f32)
         self._w = artifact.w.to(dev, f32)
         self._b = float(artifact.b)
-        self._gate = artifact.gate
+        gate = artifact.gate  # its weights on the device once, not per prefill
+        self._gate = None if gate is None else dataclasses.replace(gate, w=gate.w.to(dev, f32))
         self.state: PassState | None = None
         self._handles: list[Any] = []
         if self.probe_layer != self.layer:  # an earlier block gates; the same pass edits at L
@@ -119,7 +131,7 @@ class SteeringHooks:
         p = torch.sigmoid(z)
         st.p_hat, st.probe_logit = p, z
         gated = self._gate is not None and st.has_twins
-        for row, pv in zip(st.rows, p.tolist()):
+        for row, pv in zip(st.rows, p.tolist()):  # prefill only: the host decides each branch
             row.p_hat = pv
             row.branch = "none" if gated and row.twin_ids is not None else choose_branch(row.params, pv)
         st.gate_pending = gated
@@ -131,16 +143,18 @@ class SteeringHooks:
         order) states there: no extra pass."""
         st.gate_pending = False
         assert self._gate is not None and st.p_hat is not None and st.probe_logit is not None
-        t = st.tensors.twin_idx
-        rows = (t >= 0).nonzero().squeeze(1)
-        if rows.numel() == 0:
+        with_twin = [i for i, t in enumerate(st.tensors.twin_host) if t >= 0]  # host: no sync
+        if not with_twin:
             return
+        dev = h.device
+        rows = torch.tensor(with_twin, dtype=torch.long, device=dev)
+        twins = torch.tensor([st.tensors.twin_host[i] for i in with_twin], dtype=torch.long, device=dev)
         g = self._gate.p_hat(st.probe_logit.index_select(0, rows), h.index_select(0, rows),
-                             h_twin.index_select(0, t.index_select(0, rows).long()), self._s_f)
+                             h_twin.index_select(0, twins), self._s_f)
         p = st.p_hat.clone()
         p.index_copy_(0, rows, g)
         st.p_hat = p
-        for i, pv in zip(rows.tolist(), g.tolist()):
+        for i, pv in zip(with_twin, g.tolist()):  # the branch is decided on the host: one read
             row = st.rows[i]
             row.p_hat = pv
             row.branch = choose_branch(row.params, pv)

@@ -9,6 +9,9 @@ cache do the same; this one is the small version for one engine: a least-recentl
 entries, each one earlier prompt's KV (all positions but its last), matched by the longest
 common prefix.
 
+Entries are keyed by their token ids on the host (matching never reads the device); their keys
+and values stay where the model computed them.
+
 Exactness: a reused prefix saves the arithmetic but not its rounding; the suffix is computed
 against stored keys/values instead of in one pass with them, which can change low-order bits of
 the suffix's states. The engine's tests check that greedy tokens are unchanged (fp32).
@@ -24,6 +27,7 @@ import torch
 __all__ = ["PrefixCache", "PrefixHit", "common_prefix", "prefix_columns"]
 
 Layers = list[tuple[torch.Tensor, torch.Tensor]]  # per block: keys, values [kv_heads, tokens, head_dim]
+_HOST = torch.device("cpu")  # token-id keys: host data, compared on the host
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,7 @@ class PrefixCache:
         n = len(ids) - 1
         if n < self.min_tokens or n > self.max_tokens:
             return
-        t = torch.tensor(ids[:n], dtype=torch.long)
+        t = torch.tensor(ids[:n], dtype=torch.long, device=_HOST)
         for key, (old, _) in list(self._entries.items()):
             m = min(len(old), n)
             if bool(torch.equal(old[:m], t[:m])):
@@ -118,7 +122,7 @@ class PrefixCache:
         if not self._entries or len(ids) <= self.min_tokens:
             return None, 0
         cap = len(ids) - 1
-        q = torch.tensor(ids[:cap], dtype=torch.long)
+        q = torch.tensor(ids[:cap], dtype=torch.long, device=_HOST)
         best_key, best = None, 0
         for key, (t, _) in self._entries.items():
             m = min(len(t), cap)
@@ -146,7 +150,8 @@ def prefix_columns(hits: list[PrefixHit | None], mask: torch.Tensor) -> tuple[to
     [padding, its cached prefix, padding, its new tokens]: the holes are masked, and position ids
     taken from the cumulative mask count real columns only. Returns `(mask [rows, P + S],
     layers)` with per-block keys/values `[rows, kv_heads, P, head_dim]`, P the longest hit; no
-    layers when no row hit."""
+    layers when no row hit. The mask stays on `mask`'s device (the engine passes the host one),
+    the layers on the cached keys/values' device."""
     width = max((h.length for h in hits if h is not None), default=0)
     if width == 0:
         return mask, []

@@ -103,3 +103,76 @@ def test_package_imports_and_falls_back_without_triton() -> None:
     )
     env = dict(os.environ, TRITON_INTERPRET="0")
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
+
+
+def _spy_both(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record which implementation `apply_fpps_edit` picks ("kernel" or "ref")."""
+    calls: list[str] = []
+    real_kernel, real_ref = kernels.fpps_edit, kernels.fpps_edit_ref
+
+    def kernel(*args: Any, **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        calls.append("kernel")
+        return real_kernel(*args, **kwargs)
+
+    def ref(*args: Any, **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        calls.append("ref")
+        return real_ref(*args, **kwargs)
+
+    monkeypatch.setattr(kernels, "fpps_edit", kernel)
+    monkeypatch.setattr(kernels, "fpps_edit_ref", ref)
+    return calls
+
+
+def test_use_backend_forces_the_kernel_on_cpu_and_restores_auto(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(kernels.BACKEND_ENV, raising=False)
+    calls = _spy_both(monkeypatch)
+    args = small_args()
+    with kernels.use_backend("triton"):
+        assert kernels.kernel_backend() == "triton" and uses_triton("cpu")
+        out, _ = apply_fpps_edit(**args)
+        with kernels.use_backend("reference"):  # nested: the innermost wins
+            assert not uses_triton("cuda")
+            apply_fpps_edit(**args)
+        apply_fpps_edit(**args)
+    assert kernels.kernel_backend() == "auto"
+    apply_fpps_edit(**args)
+    assert calls == ["kernel", "ref", "kernel", "ref"]
+    torch.testing.assert_close(out, fpps_edit_ref(**args)[0], rtol=0, atol=1e-4)
+
+
+def test_backend_env_var_is_read_at_every_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _spy_both(monkeypatch)
+    monkeypatch.setenv(kernels.BACKEND_ENV, "triton")
+    apply_fpps_edit(**small_args())
+    monkeypatch.setenv(kernels.BACKEND_ENV, "reference")
+    apply_fpps_edit(**small_args())
+    with kernels.use_backend("triton"):  # the context manager wins over the environment
+        apply_fpps_edit(**small_args())
+    assert calls == ["kernel", "ref", "kernel"]
+    monkeypatch.setenv(kernels.BACKEND_ENV, "cuda")
+    with pytest.raises(ValueError, match=f"^{kernels.BACKEND_ENV}: "):
+        apply_fpps_edit(**small_args())
+
+
+def test_unknown_backend_name_raises_value_error() -> None:
+    with pytest.raises(ValueError, match="^use_backend: expected one of"):
+        with kernels.use_backend("cuda"):  # type: ignore[arg-type]
+            pass
+    assert kernels.kernel_backend() == "auto"
+
+
+def test_forcing_triton_without_triton_raises_a_clear_error() -> None:
+    code = (
+        "import os, sys; sys.modules['triton'] = None\n"
+        "import fpps.kernels as k\n"
+        "try:\n"
+        "    with k.use_backend('triton'): pass\n"
+        "except RuntimeError as e: assert 'triton is not importable' in str(e), e\n"
+        "else: raise SystemExit('use_backend did not raise')\n"
+        "os.environ[k.BACKEND_ENV] = 'triton'\n"
+        "try: k.uses_triton('cpu')\n"
+        "except RuntimeError as e: assert k.BACKEND_ENV in str(e), e\n"
+        "else: raise SystemExit('the environment variable did not raise')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "FPPS_KERNEL_BACKEND"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
