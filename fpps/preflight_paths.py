@@ -4,9 +4,8 @@ What: `InputError` and the checks of one path each: a readable file, an existing
 folder or file that can be written (without creating anything), a model folder or hub id that
 `fpps.steering.load_model` accepts, an artifact folder `load_artifact` can open. Each raises
 `InputError` whose message begins with `where`, the flag (or config field) that gave the path.
-Why: one wording for every subcommand, and no torch: the constants repeated from
-`fpps.steering` are tied to their originals by tests/unit/test_cli_inputs.py
-(`SHIPPED_ARTIFACT` by tests/e2e/test_own_model.py).
+Why: one wording for every subcommand, and no torch: the names come from the torch-free
+`fpps.steering.names`.
 """
 
 from __future__ import annotations
@@ -17,14 +16,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ARTIFACT_FILES", "DEFAULT_MODEL_NAMES", "SHIPPED_ARTIFACT", "InputError", "check_artifact", "check_dir",
+from fpps.steering.names import DEFAULT_MODEL, MANIFEST_FILE, TENSORS_FILE, shipped_artifact_dir
+
+__all__ = ["ARTIFACT_FILES", "DEFAULT_MODEL_NAMES", "InputError", "check_artifact", "check_dir",
            "check_file", "check_fits", "check_model", "check_out_dir", "check_out_file", "read_json",
            "shipped_artifact_dir"]
 
-# Repeated from fpps.steering, whose modules import torch.
-DEFAULT_MODEL_NAMES = ("default", "smollm2-135m-instruct")
-ARTIFACT_FILES = ("manifest.json", "fpps.safetensors")
-SHIPPED_ARTIFACT = "smollm2-135m-rag"  # fpps.steering.artifact.SHIPPED_NAME
+DEFAULT_MODEL_NAMES = ("default", DEFAULT_MODEL)
+ARTIFACT_FILES = (MANIFEST_FILE, TENSORS_FILE)
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
 
 
@@ -155,15 +154,6 @@ def check_artifact(where: str, value: str | None, *, none_ok: bool = False) -> N
     manifest = read_json(where, str(folder / ARTIFACT_FILES[0]))
     if not isinstance(manifest, dict) or "format_version" not in manifest:
         raise InputError(f"{where} {value}: manifest.json is not an FPPS artifact manifest")
-
-
-def shipped_artifact_dir() -> Path:
-    """`fpps.steering.artifact.shipped_artifact_dir()`, found without importing fpps.steering."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("fpps.steering")
-    root = Path(list(spec.submodule_search_locations or [])[0]) if spec else Path(__file__).parent
-    return root / "artifacts" / SHIPPED_ARTIFACT
 
 
 def check_fits(model_where: str, model: str | None, artifact_where: str, artifact: str | None) -> None:

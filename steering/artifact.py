@@ -28,7 +28,6 @@ import math
 import os
 import sys
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -37,15 +36,13 @@ from safetensors.torch import load_file, save_file
 
 from .errors import ArtifactMismatchError, UnknownArtifactError
 from .gate import TwinGate
+from .names import MANIFEST_FILE, TENSORS_FILE, shipped_artifact_dir
 
 __all__ = ["FORMAT_VERSION", "SteeringArtifact", "load_artifact", "save_artifact",
            "shipped_artifact_dir"]
 
 FORMAT_VERSION = 3
 READABLE_FORMATS = (1, 2, 3)  # 1: the probe reads the edit layer; 3: optional twin-aware gate
-TENSORS_FILE = "fpps.safetensors"
-MANIFEST_FILE = "manifest.json"
-SHIPPED_NAME = "smollm2-135m-rag"
 
 
 @dataclass(frozen=True)
@@ -168,11 +165,6 @@ def save_artifact(artifact: SteeringArtifact, out_dir: str | os.PathLike[str], *
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, out / MANIFEST_FILE)
     return out
-
-
-def shipped_artifact_dir(name: str = SHIPPED_NAME) -> Path:
-    """Folder of an artifact shipped inside the package (`fpps/steering/artifacts/<name>`)."""
-    return Path(str(resources.files("fpps.steering") / "artifacts" / name))
 
 
 def _load_gate(manifest: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]) -> TwinGate | None:

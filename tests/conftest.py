@@ -10,7 +10,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-pytest_plugins = ["tests.pgcluster"]  # the `pg_cluster` fixture: a private PostgreSQL server
+pytest_plugins = ["tests.pgcluster", "tests.faultdisk"]  # fixtures: a private PostgreSQL server, a small tmpfs
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ rejections queued behind each other on that core. Under a 4x burst the ingress-s
 cost about 4 ms each end to end; a proxy-side one skips the replica call, its serialization and
 the ingress's ASGI stack.
 
-The ingress keeps its own count (`ingress._Edge`) as the backstop: for `serve deploy`, where no
+The ingress keeps its own count (`edge.Edge`) as the backstop: for `serve deploy`, where no
 proxy middleware is installed, and for several proxies. Both use the same limit, so with both in
 place the proxy turns away nearly all of the excess.
 

@@ -1,5 +1,5 @@
-"""The HTTP ingress: FastAPI routes, the ASGI edge (ids, body cap, keys, admission, errors),
-metrics, and the calls into the model deployment.
+"""The HTTP ingress: FastAPI routes and the calls into the model deployment and the memory
+store (the ASGI edge and the metrics every request passes through are in `edge.py`).
 
 `FppsIngress` validates every request (pydantic models, then `SteeringParams` and
 `SamplingParams`) before anything is sent to the model, builds the personalized prompt from
@@ -14,7 +14,6 @@ import functools
 import json
 import logging
 import time
-import uuid
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, TypeVar
 
@@ -22,7 +21,7 @@ from ray import serve
 from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle
 
-from .admission import CHAT_PATH, GENERATE_PATHS
+from .admission import CHAT_PATH
 from .completions_protocol import (
     COMPLETIONS_PATH,
     CompletionChoice,
@@ -32,13 +31,13 @@ from .completions_protocol import (
     Prompt,
     legacy_logprobs,
 )
-from .audit import audit_denied, audit_steering, configure_audit_log
+from .audit import audit_steering, configure_audit_log
 from .config import ServerArgs, edge_capacity
+from .edge import Edge, Metrics
 from ..engine.types import EngineOutput, EngineOverloaded, GenerationRequest, TokenLogprob
 from .errors import ApiError, UnknownModelError, to_http
 from ..memory.store import MemoryStore, sqlite_url
-from ..memory.types import (SESSION_ID_PATTERN, STORE_FAULT_KINDS, USER_ID_PATTERN, StoreUnavailableError,
-                            UnknownUserError)
+from ..memory.types import SESSION_ID_PATTERN, USER_ID_PATTERN, StoreUnavailableError, UnknownUserError
 from .playground import is_public_path, register_playground
 from .protocol import (
     ChatCompletionChunk,
@@ -106,134 +105,6 @@ def _completion_usage(outs: list[EngineOutput], per: int) -> Usage:
     return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
 
 
-class _Metrics:
-    """Prometheus metrics of one ingress replica (its own registry)."""
-
-    def __init__(self) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Histogram
-
-        self.registry = r = CollectorRegistry()
-        self.requests = Counter("fpps_requests", "HTTP requests", ["route", "status"], registry=r)
-        self.latency = Histogram("fpps_request_latency_seconds", "HTTP request latency", ["route"],
-                                 buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120),
-                                 registry=r)
-        self.tokens = Counter("fpps_tokens", "Tokens processed", ["kind"], registry=r)
-        self.gate = Counter("fpps_gate_decisions", "Steering gate decisions", ["mode", "gate"], registry=r)
-        self.p_hat = Histogram("fpps_p_hat", "Probe output p_hat at the last prompt position",
-                               buckets=tuple(i / 10 for i in range(1, 11)), registry=r)
-        self.store_errors = Counter("fpps_store_errors", "Memory store calls that failed, by fault kind "
-                                    "(unreachable, timeout, read_only, disk_full)", ["kind"], registry=r)
-        for kind in STORE_FAULT_KINDS:  # every kind exported from the start, at 0
-            self.store_errors.labels(kind)
-
-    def record(self, outs: list[EngineOutput]) -> None:
-        for o in outs:
-            self.tokens.labels("completion").inc(o.completion_tokens)
-            self.gate.labels(o.mode, o.gate).inc()
-            if o.p_hat is not None:
-                self.p_hat.observe(o.p_hat)
-        if outs:
-            self.tokens.labels("prompt").inc(outs[0].prompt_tokens)
-
-
-async def _read_body(receive: Any, limit: int) -> dict[str, Any]:
-    """Read the whole request body (at most `limit` bytes) into one `http.request` message.
-
-    The body is read here, before any route runs, so that a chunked body without
-    Content-Length that grows past the cap is a 413 here; read inside FastAPI, the cap's error
-    would be swallowed into a generic 400 "error parsing the body". Bodies are small (the cap
-    is 2 MB by default), so holding one in memory costs what FastAPI's parse costs anyway.
-
-    Raises:
-        ApiError: 413 when the body exceeds `limit`.
-    """
-    chunks: list[bytes] = []
-    seen = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # the client went away: let the app see it
-            return message
-        chunk = message.get("body", b"")
-        seen += len(chunk)
-        if seen > limit:
-            raise ApiError(413, f"request body exceeds {limit} bytes", code="body_too_large")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-
-
-class _Edge:
-    """Pure ASGI middleware: request id, body cap, API keys, admission of chat requests, metrics,
-    and the catch-all that turns any escaped exception into the OpenAI error shape.
-
-    Admission counts chat requests in this replica and answers the one over `max_inflight` with
-    a 503 at once: rejected later, at the model's queue, a request first pays the body parse,
-    the memory lookup and a round trip to a replica that is busy decoding (p50 87 ms, p99 0.4 s
-    at 4x capacity measured), so overload would slow the rejections it is meant to make fast."""
-
-    def __init__(self, app: Any, ingress: "FppsIngress") -> None:
-        self.app, self.ing = app, ingress
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        rid = "chatcmpl-" + uuid.uuid4().hex[:24]
-        scope.setdefault("state", {})["request_id"] = rid
-        path: str = scope.get("path", "")
-        started, status, t0, admitted = False, 500, time.perf_counter(), False
-
-        async def send_wrapped(message: dict[str, Any]) -> None:
-            nonlocal started, status
-            if message["type"] == "http.response.start":
-                started, status = True, message["status"]
-                message.setdefault("headers", []).append((b"x-fpps-request-id", rid.encode()))
-            await send(message)
-
-        try:
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-            limit = self.ing.args.max_body_bytes
-            if int(headers.get("content-length") or 0) > limit:
-                raise ApiError(413, f"request body exceeds {limit} bytes", code="body_too_large")
-            scope["state"]["principal"] = self.ing.authorize(path, headers.get("authorization"))
-            if path in GENERATE_PATHS and scope.get("method") == "POST":
-                if self.ing.inflight >= self.ing.max_inflight:
-                    raise EngineOverloaded(f"{self.ing.inflight} requests in flight, the limit")
-                self.ing.inflight += 1
-                admitted = True
-            replay = await _read_body(receive, limit)
-
-            async def receive_replayed() -> dict[str, Any]:
-                # The whole (capped) body once, then the live channel (disconnect notices).
-                nonlocal replay
-                if replay is not None:
-                    message, replay = replay, None
-                    return message
-                return await receive()
-
-            await self.app(scope, receive_replayed, send_wrapped)
-        except Exception as exc:  # noqa: BLE001 - the one catch-all at the edge
-            if started:
-                log.exception("request %s failed after its response started", rid)
-                return
-            code, body, extra = to_http(exc, rid)
-            status = code
-            if code in (401, 403):  # who tried is audited as well as who was served
-                principal = scope["state"].get("principal")
-                audit_denied(request_id=rid, status=code, key_id=principal.key_id if principal else None,
-                             route=self.ing.route_label(path), method=str(scope.get("method", "")),
-                             user=getattr(exc, "user", None), param=body["error"]["param"])
-            hdrs = [(b"content-type", b"application/json"), (b"x-fpps-request-id", rid.encode())]
-            hdrs += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
-            await send({"type": "http.response.start", "status": code, "headers": hdrs})
-            await send({"type": "http.response.body", "body": json.dumps(body).encode()})
-        finally:
-            if admitted:
-                self.ing.inflight -= 1
-            route = self.ing.route_label(path)
-            self.ing.metrics.requests.labels(route, str(status)).inc()
-            self.ing.metrics.latency.labels(route).observe(time.perf_counter() - t0)
-
-
 @serve.deployment(name="FppsIngress")
 @serve.ingress()
 class FppsIngress:
@@ -248,7 +119,7 @@ class FppsIngress:
         self._store_threads = concurrent.futures.ThreadPoolExecutor(16, thread_name_prefix="fpps-store")
         self.keyring = load_keyring(args.api_keys, args.admin_api_keys, args.api_key_file)
         configure_audit_log(args.audit_log, fail_open=args.audit_fail_open)
-        self.metrics = _Metrics()
+        self.metrics = Metrics()
         self._info: dict[str, Any] | None = None
         self.max_inflight = args.max_inflight or edge_capacity(args)
         self.inflight = 0  # chat requests inside this replica now (the event loop is single-threaded)
@@ -727,7 +598,7 @@ def _create_api(ing: FppsIngress) -> Any:
         return DeletedResponse(id=user_id, object="user")
 
     register_playground(app, ing.args.reports)
-    app.add_middleware(_Edge, ingress=ing)
+    app.add_middleware(Edge, ingress=ing)
     return app
 
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import httpx
 import pytest
@@ -45,6 +45,24 @@ def make_test_artifact(tmp: Path) -> str | None:
     out = save_artifact(art, tmp / "artifact", name="synthetic-test")
     del adapter
     return str(out)
+
+
+def with_test_artifact(work: Path, args: dict[str, Any]) -> dict[str, Any]:
+    """`args` plus the test artifact of `make_test_artifact` when the shipped one is missing."""
+    art = make_test_artifact(work)
+    return args if art is None else {**args, "artifact": art}
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float, every: float = 0.25) -> Any:
+    """Poll `check` until it returns something truthy; fail with `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout} s")
+        time.sleep(every)
 
 
 class _PortTaken(Exception):
@@ -136,10 +154,7 @@ def fpps_server(tmp_path_factory):
 def serve_for_module(work: Path, args: dict[str, Any]) -> Iterator[Server]:
     """Body of a module-scoped server fixture: the test artifact (unless the shipped one exists),
     a started server, and on teardown a graceful-shutdown check. Use as `yield from`."""
-    art = make_test_artifact(work)
-    if art is not None:
-        args = {**args, "artifact": art}
-    server = Server(work, args).start()
+    server = Server(work, with_test_artifact(work, args)).start()
     yield server
     code = server.stop()
     server.kill()

@@ -17,12 +17,12 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server, make_test_artifact
+from tests.e2e.conftest import Server, wait_for, with_test_artifact
 
 pytestmark = pytest.mark.slow
 
@@ -38,24 +38,9 @@ ERROR_FIELDS = {"message", "type", "param", "code"}
 # ---- helpers ------------------------------------------------------------------------------
 
 def _server_args(work: Path, **over: Any) -> dict[str, Any]:
-    args: dict[str, Any] = {"database_url": f"sqlite:///{work / 'memory.db'}", "default_max_tokens": 8,
-                            "request_timeout_s": REQUEST_TIMEOUT_S, "max_batch_size": 4, "max_queue": 4}
-    art = make_test_artifact(work)
-    if art is not None:
-        args["artifact"] = art
-    return {**args, **over}
-
-
-def _wait_for(what: str, check: Callable[[], Any], timeout: float, every: float = 0.25) -> Any:
-    """Poll `check` until it returns something truthy; fail with `what` after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout} s")
-        time.sleep(every)
+    return with_test_artifact(work, {"database_url": f"sqlite:///{work / 'memory.db'}", "default_max_tokens": 8,
+                                     "request_timeout_s": REQUEST_TIMEOUT_S, "max_batch_size": 4,
+                                     "max_queue": 4, **over})
 
 
 def _session_procs(server: Server) -> list[Any]:
@@ -102,7 +87,7 @@ def _kill_9_and_wait_gone(server: Server) -> None:
                 pass
         return not left
 
-    _wait_for("the killed server's processes to exit", gone, 60)
+    wait_for("the killed server's processes to exit", gone, 60)
 
 
 def _ready(server: Server) -> dict[str, Any] | None:
@@ -182,7 +167,7 @@ def test_acknowledged_sessions_survive_a_kill_9_of_the_whole_server(tmp_path):
     try:
         with cf.ThreadPoolExecutor(writers) as pool:
             futures = [pool.submit(write, w) for w in range(writers)]
-            _wait_for("30 acknowledged writes", lambda: len(acked) >= 30 or any(f.done() for f in futures), 120)
+            wait_for("30 acknowledged writes", lambda: len(acked) >= 30 or any(f.done() for f in futures), 120)
             assert not any(f.done() for f in futures), [f.result() for f in futures if f.done()]
             _kill_9_and_wait_gone(server)  # while all writers are still writing
             endings = [f.result(timeout=60) for f in futures]
@@ -274,7 +259,7 @@ def test_kill_9_of_the_model_replica_ends_in_flight_requests_and_the_service_rec
         t0 = time.monotonic()
         # The stream takes the one batch row and is mid-answer; the plain requests queue behind it.
         stream = pool.submit(_post_stream, server, {**body, "max_tokens": 2000}, streaming)
-        _wait_for("the stream's first token", lambda: streaming.is_set() or stream.done(), 60, every=0.05)
+        wait_for("the stream's first token", lambda: streaming.is_set() or stream.done(), 60, every=0.05)
         assert not stream.done(), stream.result()
         futures = [pool.submit(_post, server, body) for _ in range(n_plain)]
 
@@ -288,7 +273,7 @@ def test_kill_9_of_the_model_replica_ends_in_flight_requests_and_the_service_rec
                 pytest.fail(f"a request ended before the kill: {done}")
             return None
 
-        load = _wait_for("all requests in the engine", all_in_flight, 60, every=0.1)
+        load = wait_for("all requests in the engine", all_in_flight, 60, every=0.1)
         os.kill(before[0], signal.SIGKILL)
         t_kill = time.monotonic()
         results = [f.result(timeout=REQUEST_TIMEOUT_S + 90) for f in futures]
@@ -307,7 +292,7 @@ def test_kill_9_of_the_model_replica_ends_in_flight_requests_and_the_service_rec
         assert status == 503 and retry_after and err["code"] == "model_unavailable", (status, err, retry_after)
 
     # Ray Serve replaces the replica; the service answers again without a restart.
-    info = _wait_for("/ready after the replica was killed", lambda: _ready(server), 180, every=1.0)
+    info = wait_for("/ready after the replica was killed", lambda: _ready(server), 180, every=1.0)
     recovered = time.monotonic() - t_kill
     after = _replica_pids(server)
     assert len(after) == 1 and after != before, (before, after)
@@ -316,13 +301,13 @@ def test_kill_9_of_the_model_replica_ends_in_flight_requests_and_the_service_rec
         assert r.status_code == 200, r.text
         assert r.json()["choices"][0]["message"]["content"]
     print(f"ready again {recovered:.1f} s after the kill (replica {before[0]} -> {after[0]}, {info['load']})")
-    _wait_for("the proxy's admission count back to 0", lambda: _proxy_idle(server), 10, every=0.2)
+    wait_for("the proxy's admission count back to 0", lambda: _proxy_idle(server), 10, every=0.2)
 
 
 # ---- 3. a client that hangs up mid-stream frees its batch row -----------------------------
 
 def test_client_disconnect_mid_stream_frees_the_batch_slot(server):
-    info = _wait_for("/ready", lambda: _ready(server), 180, every=1.0)
+    info = wait_for("/ready", lambda: _ready(server), 180, every=1.0)
     assert info["capacity"]["max_batch_size"] == 1
     max_tokens, seen = 2000, 8
     with httpx.Client(base_url=server.url, timeout=REQUEST_TIMEOUT_S) as c:
@@ -350,7 +335,7 @@ def test_client_disconnect_mid_stream_frees_the_batch_slot(server):
         info = _ready(server)
         return info if info and info["load"]["running"] == 0 and info["load"]["waiting"] == 0 else None
 
-    freed = _wait_for("the batch row to be freed", idle, min(60.0, remaining / 2), every=0.2)
+    freed = wait_for("the batch row to be freed", idle, min(60.0, remaining / 2), every=0.2)
     t_freed = time.monotonic() - hung_up
     with server.client() as c:
         r = _chat(c, max_tokens=8)
@@ -359,5 +344,5 @@ def test_client_disconnect_mid_stream_frees_the_batch_slot(server):
     print(f"{per_token * 1000:.0f} ms/token; row free {t_freed:.2f} s and the next request done "
           f"{t_next:.2f} s after the hang-up (the stream had about {remaining:.0f} s to go)")
     assert freed["load"] == {"running": 0, "waiting": 0, "twins": 0}
-    _wait_for("the proxy's admission count back to 0", lambda: _proxy_idle(server), 10, every=0.2)
+    wait_for("the proxy's admission count back to 0", lambda: _proxy_idle(server), 10, every=0.2)
     assert t_next < remaining / 2, (t_next, remaining)

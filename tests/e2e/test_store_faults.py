@@ -11,16 +11,16 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server, make_test_artifact
+from tests.e2e.conftest import Server, wait_for, with_test_artifact
+from tests.faultdisk import remount
 
 pytestmark = pytest.mark.slow
 
@@ -32,23 +32,9 @@ SESSION = [{"role": "user", "content": "I just moved to Sydney, I love the harbo
 
 
 def _args(work: Path, database_url: str, **over: Any) -> dict[str, Any]:
-    args: dict[str, Any] = {"database_url": database_url, "default_max_tokens": 2, "request_timeout_s": 60,
-                            "max_batch_size": 4, "max_queue": 16, "store_timeout_s": STORE_TIMEOUT_S}
-    art = make_test_artifact(work)
-    if art is not None:
-        args["artifact"] = art
-    return {**args, **over}
-
-
-def _wait_for(what: str, check: Callable[[], Any], timeout: float, every: float = 0.25) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout} s")
-        time.sleep(every)
+    return with_test_artifact(work, {"database_url": database_url, "default_max_tokens": 2,
+                                     "request_timeout_s": 60, "max_batch_size": 4, "max_queue": 16,
+                                     "store_timeout_s": STORE_TIMEOUT_S, **over})
 
 
 def _assert_store_error(r: httpx.Response, status: int = 503, code: str = "store_unavailable",
@@ -156,15 +142,15 @@ def _postgres_outage(server: Server, cluster: Any, work: Path) -> None:
                 return any(x["kind"] == "write" and x["status"] == 201 and x["t"] > t_start for x in results) and \
                     any(x["kind"] == "chat" and x["status"] == 200 and x["t"] > t_start for x in results)
 
-        _wait_for("writes and personalized chats after PostgreSQL came back", recovered, 60)
-        _wait_for("/ready back to 200", lambda: ready_log and ready_log[-1][1] == 200 and ready_log[-1][0] > t_start, 30)
+        wait_for("writes and personalized chats after PostgreSQL came back", recovered, 60)
+        wait_for("/ready back to 200", lambda: ready_log and ready_log[-1][1] == 200 and ready_log[-1][0] > t_start, 30)
         # Then it hangs (connections open, nothing answers) for 3 bounds: answered within the bound.
         t_freeze = time.monotonic() - t0
         cluster.freeze()
         time.sleep(3 * BOUND_S)
         cluster.thaw()
         t_thaw = time.monotonic() - t0
-        _wait_for("a write after PostgreSQL answered again", lambda: any(
+        wait_for("a write after PostgreSQL answered again", lambda: any(
             x["kind"] == "write" and x["status"] == 201 and x["t"] > t_thaw for x in list(results)), 60)
         time.sleep(1)
     finally:
@@ -218,25 +204,6 @@ def _postgres_outage(server: Server, cluster: Any, work: Path) -> None:
 
 # ---- SQLite on a disk that goes read-only, then full ---------------------------------------
 
-def _mount(cmd: list[str]) -> None:
-    for _ in range(20):  # EBUSY while a store call holds the file open: try again shortly
-        if subprocess.run(cmd, capture_output=True).returncode == 0:
-            return
-        time.sleep(0.25)
-    raise RuntimeError(f"{' '.join(cmd)} failed")
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 2 MiB tmpfs (needs root, or a container that allows mounts; skipped otherwise)."""
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs here (needs root)")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
-
-
 def _fill(path: Path) -> None:
     """Append to `path` until the disk is full."""
     with open(path, "ab", buffering=0) as f:
@@ -251,7 +218,8 @@ def _fill(path: Path) -> None:
 
 
 def test_sqlite_read_only_and_full_disk_are_503_and_507_then_writes_resume(tmp_path, small_disk):
-    db = small_disk / "memory.db"
+    disk = small_disk("2m")
+    db = disk / "memory.db"
     server = Server(tmp_path, _args(tmp_path, f"sqlite:///{db}")).start()
     try:
         with server.client(timeout=60) as c:
@@ -265,18 +233,18 @@ def test_sqlite_read_only_and_full_disk_are_503_and_507_then_writes_resume(tmp_p
 
             assert write("before").status_code == 201
             # Read-only.
-            _mount(["mount", "-o", "remount,ro", str(small_disk)])
+            remount(disk, "ro")
             _assert_store_error(write("ro-1"), kind_words="read-only")
             _assert_store_error(c.post("/v1/chat/completions", json={"messages": Q, "user": "ann"}),
                                 kind_words="read-only")
             assert c.post("/v1/chat/completions", json={"messages": Q}).status_code == 200  # no memory needed
             ready = c.get("/ready")
             assert ready.status_code == 503 and ready.json()["components"]["store"]["kind"] == "read_only"
-            _mount(["mount", "-o", "remount,rw", str(small_disk)])
+            remount(disk, "rw")
             assert write("after-ro").status_code == 201
             assert c.get("/ready").status_code == 200
             # Full.
-            junk = small_disk / "junk"
+            junk = disk / "junk"
             _fill(junk)
             r = write("full-1")
             _assert_store_error(r, 507, "store_full", "full disk")
@@ -298,7 +266,7 @@ def test_sqlite_read_only_and_full_disk_are_503_and_507_then_writes_resume(tmp_p
 # ---- the audit file ---------------------------------------------------------------------------
 
 def test_audit_log_that_cannot_be_written_fails_closed_and_refusals_are_audited(tmp_path, small_disk):
-    audit = small_disk / "audit.jsonl"
+    audit = small_disk("2m") / "audit.jsonl"
     keys = tmp_path / "keys.yaml"
     keys.write_text("keys:\n  tenant:\n    key: sk-tenant-secret\n    users: [ann]\n")
     server = Server(tmp_path, _args(tmp_path, f"sqlite:///{tmp_path / 'memory.db'}", audit_log=str(audit),

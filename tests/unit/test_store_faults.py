@@ -7,7 +7,6 @@ import json
 import logging
 import pickle
 import sqlite3
-import subprocess
 import threading
 import time
 
@@ -17,6 +16,7 @@ from fpps.server.http import audit
 from fpps.server.http.errors import to_http
 from fpps.server.memory.store import MemoryStore
 from fpps.server.memory.types import StoreUnavailableError
+from tests.faultdisk import remount
 
 MSG = [{"role": "user", "content": "I live in Lyon."}]
 
@@ -97,26 +97,17 @@ def test_sqlite_locked_by_another_writer_is_a_timeout(tmp_path):
     assert len(store.list_sessions("ann")) == 2
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mnt)], capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs here (needs root)")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
-
-
 def test_sqlite_read_only_then_full_disk_keeps_the_file_intact(small_disk):
-    db = small_disk / "m.db"
+    disk = small_disk("512k")
+    db = disk / "m.db"
     store = MemoryStore(f"sqlite:///{db}", timeout_s=1)
     store.add_session("ann", MSG, session_id="s0")
-    assert subprocess.run(["mount", "-o", "remount,ro", str(small_disk)]).returncode == 0
+    remount(disk, "ro")
     _raises("read_only", store.add_session, "ann", MSG)
     _raises("read_only", store.check)
-    assert subprocess.run(["mount", "-o", "remount,rw", str(small_disk)]).returncode == 0
+    remount(disk, "rw")
     store.check()
-    reserve = small_disk / "reserve"  # what the operator frees afterwards
+    reserve = disk / "reserve"  # what the operator frees afterwards
     reserve.write_bytes(b"\0" * 128 * 1024)
     acked = ["s0"]
     big = [{"role": "user", "content": "x" * 4000}]
