@@ -168,13 +168,21 @@ def _gate_line(name: str, g: dict[str, Any]) -> str:
             f"{g['factual_gated']:5.1f}% of {g['n_factual']}, AUC {g['auc']}")
 
 
+def every_kth_user(examples: list[Any], max_users: int) -> list[Any]:
+    """At most `max_users` users' questions: every k-th user id in sorted order (k the
+    smallest that fits), so a large training file costs bounded prefill time, deterministically."""
+    users = sorted({e.user_id for e in examples})
+    keep = set(users[::-(-len(users) // max_users)])
+    return [e for e in examples if e.user_id in keep]
+
+
 def _cmd_calibrate_gate(args: argparse.Namespace) -> int:
     """Fit the gate candidates on training data, choose on the dev set, report, save."""
     import hashlib
 
     from fpps.steering import load_model
     from fpps.steering.artifact import load_artifact, save_artifact
-    from fpps.steering.calibrate_gate import CANDIDATES, choose_gate, gate_states
+    from fpps.steering.calibrate_gate import CANDIDATES, choose_gate, gate_states, state_layers
 
     if args.threads:
         import torch
@@ -188,6 +196,7 @@ def _cmd_calibrate_gate(args: argparse.Namespace) -> int:
     base = load_artifact(args.artifact, fingerprint=adapter.fingerprint, hidden_size=adapter.hidden_size,
                          num_layers=adapter.num_layers)
     cache = args.cache_dir or os.path.join(args.out, "cache")
+    extra = state_layers(base, names)
 
     def states(spec: str, split: str, flag: str) -> tuple[str, Any]:
         path, sp = data_spec(spec, split, flag)
@@ -195,19 +204,17 @@ def _cmd_calibrate_gate(args: argparse.Namespace) -> int:
         if not ex:
             raise InputError(f"{flag} {spec}: no questions in split {sp!r}")
         info = f"{os.path.basename(path)}:{sp}"
+        if flag == "--data" and args.max_users:
+            ex = every_kth_user(ex, args.max_users)
+            info += f" ({len({e.user_id for e in ex})} users, --max-users {args.max_users})"
         print(f"{info}: {len(ex)} questions", file=sys.stderr)
-        return info, gate_states(adapter, base, ex, top_k=args.top_k, cache_dir=cache,
+        return info, gate_states(adapter, base, ex, top_k=args.top_k, cache_dir=cache, layers=extra,
                                  log=lambda m: print(f"{info} {m}", file=sys.stderr))
-
-    import numpy as np
-    import torch
 
     from fpps.steering.calibrate_gate import GateStates
 
     parts = [states(d, "train", "--data") for d in _specs(args.data)]
-    train = GateStates(torch.cat([p[1].h_probe for p in parts]), torch.cat([p[1].h for p in parts]),
-                       torch.cat([p[1].h_twin for p in parts]), np.concatenate([p[1].y for p in parts]),
-                       sum((p[1].questions for p in parts), []), sum((p[1].user_ids for p in parts), []))
+    train = GateStates.concat([p[1] for p in parts])
     dev_name, dev = states(args.dev, "dev", "--dev")
     reports = dict(states(r, "test", "--report") for r in _specs(args.report))
     choice = choose_gate(base, train, dev, reports, C=args.C, max_personal=args.max_personal, candidates=names)
@@ -434,6 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--max-personal", type=float_in(0.0, 100.0, name="a percentage"), default=5.0,
                    help="choice rule: at most this %% of dev personal questions gated")
     g.add_argument("--top-k", type=_AT_LEAST_1, default=3, help="sessions retrieved for the RAG prompt")
+    g.add_argument("--max-users", type=_AT_LEAST_1, help="fit on at most this many users per --data "
+                   "file (every k-th user id, sorted): bounds the prefill cost (default: all)")
     g.add_argument("--threads", type=_AT_LEAST_1, help="torch CPU threads")
     g.add_argument("--name", help="artifact name (default: the base artifact's)")
     g.set_defaults(func=_cmd_calibrate_gate)

@@ -11,7 +11,9 @@ sharpest mid-network while the edit belongs where personalization bends the answ
 folders (probe at the edit layer) still load.
 
 Format 3 adds an optional twin-aware gate (`gate.py`): tensors `gate_w` [k] and `gate_b` [1]
-and the manifest's `gate` (`features`, how it was chosen). Rows that prefill a twin (modes hard
+and the manifest's `gate` (`features`, how it was chosen); a gate with a state term (a linear
+probe over the history's shift at a block G, `gate.py`) adds `gate_u` [d] and the manifest's
+`gate.state` / `gate.state_layer`. Rows that prefill a twin (modes hard
 and mixed) take their p_hat from it; rows without one keep the probe's. Formats 1 and 2 (no
 gate) still load and behave as before.
 
@@ -82,6 +84,14 @@ class SteeringArtifact:
             raise ValueError(f"w {tuple(self.w.shape)} and s_f {tuple(self.s_f.shape)} must be [d]")
         if not (torch.isfinite(self.w).all() and torch.isfinite(self.s_f).all() and math.isfinite(self.b)):
             raise ValueError("artifact tensors must be finite")
+        g = self.gate
+        if g is not None and g.u is not None:
+            want = (2 * self.hidden_size if g.state == "vu+twin" else self.hidden_size,)
+            if tuple(g.u.shape) != want:
+                raise ValueError(f"gate state weights {tuple(g.u.shape)} must be {want} for state {g.state!r}")
+            if not int(self.probe_layer) <= int(g.state_layer) <= self.layer:  # type: ignore[arg-type]
+                raise ValueError(f"gate state_layer {g.state_layer} must be in probe_layer..layer "
+                                 f"({self.probe_layer}..{self.layer}): the gate decides at block L")
 
     @property
     def hidden_size(self) -> int:
@@ -139,6 +149,8 @@ def save_artifact(artifact: SteeringArtifact, out_dir: str | os.PathLike[str], *
     if artifact.gate is not None:
         tensors["gate_w"] = artifact.gate.w.detach().float().contiguous().cpu()
         tensors["gate_b"] = torch.tensor([artifact.gate.b], dtype=torch.float32)
+        if artifact.gate.u is not None:
+            tensors["gate_u"] = artifact.gate.u.detach().float().contiguous().cpu()
     save_file(tensors, str(out / TENSORS_FILE), metadata={"format": "fpps", "version": str(FORMAT_VERSION)})
     manifest: dict[str, Any] = dict(artifact.manifest)
     manifest.update(extra or {})
@@ -171,8 +183,14 @@ def _load_gate(manifest: Mapping[str, Any], tensors: Mapping[str, torch.Tensor])
     spec = manifest.get("gate") if manifest.get("format_version", 0) >= 3 else None
     if not spec:
         return None
+    state = spec.get("state")
+    if state is not None and "gate_u" not in tensors:
+        raise ValueError(f"the gate reads state {state!r} but the tensors have no gate_u")
     return TwinGate(tuple(str(f) for f in spec["features"]), tensors["gate_w"].float(),
-                    float(tensors["gate_b"].reshape(-1)[0]))
+                    float(tensors["gate_b"].reshape(-1)[0]),
+                    tensors["gate_u"].float() if state is not None else None,
+                    None if state is None else str(state),
+                    None if state is None else int(spec["state_layer"]))
 
 
 def load_artifact(path: str | os.PathLike[str] | None = None, *, fingerprint: str | None = None,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -32,21 +32,46 @@ import torch
 from .adapter import ModelAdapter
 from .artifact import SteeringArtifact
 from .calibrate import CalibrationExample
-from .gate import fit_twin_gate, gate_features
+from .gate import TwinGate, fit_twin_gate, gate_features, state_vector
 from .personalize import RagPersonalizer, history_free_messages
 from .probe import fit_probe
 
-__all__ = ["CANDIDATES", "GateStates", "choose_gate", "gate_states", "score_gate"]
+__all__ = ["CANDIDATES", "GateSpec", "GateStates", "choose_gate", "gate_states", "score_gate", "state_layers"]
 
-CANDIDATES: dict[str, tuple[str, ...]] = {
-    "probe": (),                                  # the artifact's probe as it is
-    "probe_refit": (),                            # the probe refitted on the training questions
-    "vu_sf": ("vu_sf",),                          # twin-aware features alone
-    "twin_sf+vu_sf": ("twin_sf", "vu_sf"),
-    "twin_sf+vu_sf+vu_norm": ("twin_sf", "vu_sf", "vu_norm"),
-    "probe_logit+twin_sf+vu_sf": ("probe_logit", "twin_sf", "vu_sf"),  # combination with the probe
+@dataclass(frozen=True)
+class GateSpec:
+    """One gate candidate: scalar `features` (from `gate.FEATURES`) and an optional linear
+    state term (`state` from `gate.STATES` at block `state_layer`, None: the artifact's L),
+    fitted at L2 strength `C` (None: the command's `--C`)."""
+
+    features: tuple[str, ...] = ()
+    state: str | None = None
+    state_layer: int | None = None
+    C: float | None = None
+
+
+CANDIDATES: dict[str, GateSpec] = {
+    "probe": GateSpec(),                              # the artifact's probe as it is
+    "probe_refit": GateSpec(),                        # the probe refitted on the training questions
+    "vu_sf": GateSpec(("vu_sf",)),                    # twin-aware scalar features alone
+    "twin_sf+vu_sf": GateSpec(("twin_sf", "vu_sf")),
+    "twin_sf+vu_sf+vu_norm": GateSpec(("twin_sf", "vu_sf", "vu_norm")),
+    "probe_logit+twin_sf+vu_sf": GateSpec(("probe_logit", "twin_sf", "vu_sf")),  # with the probe
+    # A linear probe over the whole shift v_u = h_G - h'_G (or the twin's state) at block G:
+    # what the history does to the state, in every direction, not only along s_f.
+    "vu@L": GateSpec(state="vu", C=0.01),
+    "vu@18": GateSpec(state="vu", state_layer=18, C=0.01),
+    "vu@22": GateSpec(state="vu", state_layer=22, C=0.01),
+    "twin@22": GateSpec(state="twin", state_layer=22, C=0.01),
+    "vu+twin@22": GateSpec(state="vu+twin", state_layer=22, C=0.01),
 }
 """The gates `fpps calibrate-gate` fits and compares (names are recorded in the manifest)."""
+
+
+def state_layers(artifact: SteeringArtifact, names: Sequence[str]) -> list[int]:
+    """The blocks other than L whose states the candidates `names` read."""
+    return sorted({CANDIDATES[n].state_layer for n in names if CANDIDATES[n].state is not None}
+                  - {None, artifact.layer})  # type: ignore[arg-type]
 
 
 @dataclass
@@ -59,11 +84,31 @@ class GateStates:
     y: np.ndarray          # [n] 1 = factual
     questions: list[str]
     user_ids: list[str]
+    at: dict[int, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+    """Personalized and twin states `[n, d]` at other blocks G that state terms read."""
+
+    def states_at(self, layer: int | None, L: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(h_G, h'_G) at block `layer` (None or L: the block-L states)."""
+        return (self.h, self.h_twin) if layer is None or layer == L else self.at[layer]
+
+    @staticmethod
+    def concat(parts: Sequence["GateStates"]) -> "GateStates":
+        """One set from several (every part must hold the same extra blocks)."""
+        keys = set(parts[0].at)
+        return GateStates(torch.cat([p.h_probe for p in parts]), torch.cat([p.h for p in parts]),
+                          torch.cat([p.h_twin for p in parts]), np.concatenate([p.y for p in parts]),
+                          sum((p.questions for p in parts), []), sum((p.user_ids for p in parts), []),
+                          {k: (torch.cat([p.at[k][0] for p in parts]), torch.cat([p.at[k][1] for p in parts]))
+                           for k in keys})
 
 
-def _key(artifact: SteeringArtifact, examples: Sequence[CalibrationExample], top_k: int) -> str:
+def _key(artifact: SteeringArtifact, examples: Sequence[CalibrationExample], top_k: int,
+         layers: Sequence[int] = ()) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps([artifact.fingerprint, artifact.layer, artifact.probe_layer, top_k]).encode())
+    key: list[Any] = [artifact.fingerprint, artifact.layer, artifact.probe_layer, top_k]
+    if layers:  # the key of a set without extra blocks is unchanged, so old caches still hit
+        key.append(sorted(layers))
+    h.update(json.dumps(key).encode())
     for ex in examples:
         h.update(json.dumps([ex.user_id, ex.kind, ex.question, ex.sessions, ex.dates, ex.current_date],
                             default=str).encode())
@@ -87,33 +132,47 @@ def _last_states(adapter: ModelAdapter, ids: list[int], layers: Sequence[int], s
 
 
 def gate_states(adapter: ModelAdapter, artifact: SteeringArtifact, examples: Sequence[CalibrationExample],
-                *, top_k: int = 3, cache_dir: str | Path | None = None, log: Any = None) -> GateStates:
+                *, top_k: int = 3, cache_dir: str | Path | None = None, log: Any = None,
+                layers: Sequence[int] = ()) -> GateStates:
     """Prefill every question with and without its history (RAG top-k) and keep the states the
-    gate reads; cached as `gate-states-<key>.safetensors` when `cache_dir` is given."""
+    gate reads (at the probe block and L, and both prompts' states at the extra blocks
+    `layers`, each < L); cached as `gate-states-<key>.safetensors` when `cache_dir` is given."""
     from safetensors.torch import load_file, save_file
 
     L, PL = artifact.layer, int(artifact.probe_layer)  # type: ignore[arg-type]
-    path = Path(cache_dir) / f"gate-states-{_key(artifact, examples, top_k)}.safetensors" if cache_dir else None
+    extra = sorted(set(int(g) for g in layers) - {L})
+    if any(not 0 <= g < L for g in extra):
+        raise ValueError(f"gate state blocks {extra} must be in 0..{L}")
+    path = Path(cache_dir) / f"gate-states-{_key(artifact, examples, top_k, extra)}.safetensors" if cache_dir else None
     y = np.array([ex.kind == "factual" for ex in examples], dtype=int)
     qs, us = [ex.question for ex in examples], [ex.user_id for ex in examples]
     if path is not None and path.is_file():
         t = load_file(str(path))
-        return GateStates(t["h_probe"], t["h"], t["h_twin"], y, qs, us)
+        return GateStates(t["h_probe"], t["h"], t["h_twin"], y, qs, us,
+                          {g: (t[f"h@{g}"], t[f"h_twin@{g}"]) for g in extra})
     hp, hl, ht = [], [], []
+    ag: dict[int, tuple[list[torch.Tensor], list[torch.Tensor]]] = {g: ([], []) for g in extra}
     rag = RagPersonalizer(top_k=top_k)
     for i, ex in enumerate(examples):
         sessions = [list(s) for s in ex.sessions]
         msgs = rag.messages(ex.question, sessions, list(ex.dates) if ex.dates else None, ex.current_date)
         twin = history_free_messages(ex.question, ex.current_date)
-        pers = _last_states(adapter, adapter.encode_chat(msgs), [PL, L], L)
+        pers = _last_states(adapter, adapter.encode_chat(msgs), [PL, L, *extra], L)
         hp.append(pers[PL]), hl.append(pers[L])
-        ht.append(_last_states(adapter, adapter.encode_chat(twin), [L], L)[L])
+        tw = _last_states(adapter, adapter.encode_chat(twin), [L, *extra], L)
+        ht.append(tw[L])
+        for g in extra:
+            ag[g][0].append(pers[g]), ag[g][1].append(tw[g])
         if log is not None and (i + 1) % 50 == 0:
             log(f"gate states: {i + 1}/{len(examples)}")
-    states = GateStates(torch.stack(hp), torch.stack(hl), torch.stack(ht), y, qs, us)
+    states = GateStates(torch.stack(hp), torch.stack(hl), torch.stack(ht), y, qs, us,
+                        {g: (torch.stack(a), torch.stack(b)) for g, (a, b) in ag.items()})
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        save_file({"h_probe": states.h_probe, "h": states.h, "h_twin": states.h_twin}, str(path))
+        tensors = {"h_probe": states.h_probe, "h": states.h, "h_twin": states.h_twin}
+        for g, (a, b) in states.at.items():
+            tensors[f"h@{g}"], tensors[f"h_twin@{g}"] = a.contiguous(), b.contiguous()
+        save_file(tensors, str(path))
     return states
 
 
@@ -173,8 +232,10 @@ def choose_gate(artifact: SteeringArtifact, train: GateStates, dev: GateStates,
     reports = reports or {}
     table: list[dict[str, Any]] = []
     built: dict[str, SteeringArtifact] = {}
+    L = artifact.layer
     for name in candidates or list(CANDIDATES):
-        feats = CANDIDATES[name]
+        spec = CANDIDATES[name]
+        feats = spec.features
         if name == "probe":
             art, tau = artifact, float(artifact.defaults.get("tau_mixed", 0.5))
             score = lambda s, a=art: torch.sigmoid(_probe_logit(a, s)).numpy()  # noqa: E731
@@ -185,10 +246,20 @@ def choose_gate(artifact: SteeringArtifact, train: GateStates, dev: GateStates,
             tau = 0.5
             score = lambda s, a=art: torch.sigmoid(_probe_logit(a, s)).numpy()  # noqa: E731
         else:
-            gate = fit_twin_gate(_features(feats, artifact, train), train.y.tolist(), feats, C=C)
+            G = spec.state_layer if spec.state_layer is not None else L
+            S = state_vector(spec.state, *train.states_at(G, L)).numpy() if spec.state else None
+            gate = fit_twin_gate(_features(feats, artifact, train), train.y.tolist(), feats,
+                                 C=spec.C if spec.C is not None else C, S=S, state=spec.state,
+                                 state_layer=G if spec.state else None)
             art, tau = dataclasses.replace(artifact, gate=gate), 0.5
-            score = lambda s, g=gate: g.p_hat(_probe_logit(artifact, s), s.h, s.h_twin, artifact.s_f).numpy()  # noqa: E731
+
+            def score(s: GateStates, g: TwinGate = gate, G: int = G) -> np.ndarray:
+                return g.p_hat(_probe_logit(artifact, s), s.h, s.h_twin, artifact.s_f,
+                               *s.states_at(G, L)).numpy()
         row = {"candidate": name, "features": list(feats), "tau": tau,
+               "C": None if name in ("probe", "probe_refit") else (spec.C if spec.C is not None else C),
+               "state": spec.state, "state_layer": (spec.state_layer if spec.state_layer is not None else L)
+               if spec.state else None,
                "train": score_gate(score(train), train, tau, max_misses=0),
                "dev": score_gate(score(dev), dev, tau),
                **{k: score_gate(score(v), v, tau) for k, v in reports.items()}}

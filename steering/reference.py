@@ -120,9 +120,24 @@ def steered_generate(adapter: ModelAdapter, artifact: SteeringArtifact | None,
         # Block L of the prefill: p_hat from the probe's logit and the personalized/twin states.
         assert artifact is not None and artifact.gate is not None
         state["gate_pending"] = False
-        p = float(artifact.gate.p_hat(state["probe_logit"].reshape(1), hidden[0, prompt_len - 1][None],
-                                      twin_states[0][None], artifact.s_f)[0])
+        gate, h = artifact.gate, hidden[0, prompt_len - 1][None]
+        h_g = ht_g = None
+        if gate.u is not None:  # the state term's block G: L itself, or what `gate_state` kept
+            h_g, ht_g = ((h, twin_states[0][None]) if gate.state_layer == layer
+                         else (state["g_pers"][None], state["g_twin"][None]))
+        p = float(gate.p_hat(state["probe_logit"].reshape(1), h, twin_states[0][None], artifact.s_f,
+                             h_g, ht_g)[0])
         state["p_hat"], state["branch"] = p, choose_branch(params, p)
+
+    def gate_state(hidden: torch.Tensor) -> None:
+        # Block G of a gate with a state term: the twin's and the personalized prompt's last
+        # positions, each read once, at its prefill.
+        if state["in_twin"]:
+            if "g_twin" not in state:
+                state["g_twin"] = hidden[0, -1].float().clone()
+        elif state.get("gate_pending") and "g_pers" not in state:
+            state["g_pers"] = hidden[0, prompt_len - 1].float().clone()
+        return None
 
     def hook(hidden: torch.Tensor) -> torch.Tensor | None:
         # hidden: [1, pos, d]. Steered positions: the last prompt one and every generated one.
@@ -150,6 +165,9 @@ def steered_generate(adapter: ModelAdapter, artifact: SteeringArtifact | None,
     if artifact is not None:
         if artifact.probe_layer != layer:
             handles.append(adapter.hook_block_output(int(artifact.probe_layer), probe))  # type: ignore[arg-type]
+        g = artifact.gate
+        if g is not None and g.u is not None and g.state_layer != layer and needs_twin:
+            handles.append(adapter.hook_block_output(int(g.state_layer), gate_state))  # type: ignore[arg-type]
         handles.append(adapter.hook_block_output(layer, hook))
     try:
         if needs_twin:

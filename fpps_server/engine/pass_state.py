@@ -92,6 +92,9 @@ class PassState:
     probe_logit: torch.Tensor | None = None
     gate_pending: bool = False
     """Set by the probe hook: the twin-aware gate decides at block L of this pass."""
+    gate_states: tuple[torch.Tensor, torch.Tensor] | None = None
+    """The personalized and twin last-position states at the gate's block G (`[rows, d]`,
+    `[twins, d]`), kept by the G hook for a gate with a state term."""
 
 
 class SteeringHooks:
@@ -109,6 +112,10 @@ class SteeringHooks:
         self._handles: list[Any] = []
         if self.probe_layer != self.layer:  # an earlier block gates; the same pass edits at L
             self._handles.append(adapter.hook_block_output(self.probe_layer, self._probe_hook))
+        g_layer = None if self._gate is None or self._gate.u is None else self._gate.state_layer
+        self._gate_layer = g_layer
+        if g_layer is not None and g_layer != self.layer:  # after the probe's hook at a shared block
+            self._handles.append(adapter.hook_block_output(g_layer, self._gate_state_hook))
         self._handles.append(adapter.hook_block_output(self.layer, self._edit_hook))
 
     def remove(self) -> None:
@@ -137,6 +144,17 @@ class SteeringHooks:
         st.gate_pending = gated
         return None
 
+    def _gate_state_hook(self, hidden: torch.Tensor) -> None:
+        # Block G of a prefill with twins (joint pass): keep both rows' last prompt positions
+        # for the gate's state term; decode passes return at once.
+        st = self.state
+        if st is None or not st.gate_pending or st.main_slots is None or st.twin_slots is None:
+            return None
+        last = hidden[:, -1, :]
+        st.gate_states = (last.index_select(0, st.main_slots).float(),
+                          last.index_select(0, st.twin_slots).float())
+        return None
+
     def _twin_gate(self, h: torch.Tensor, h_twin: torch.Tensor, st: PassState) -> None:
         """At block L of a prefill: p_hat and branch of every row with a twin from the gate,
         reading the probe's logit and the personalized (`h`) and twin (`h_twin`, rows in twin
@@ -149,8 +167,12 @@ class SteeringHooks:
         dev = h.device
         rows = torch.tensor(with_twin, dtype=torch.long, device=dev)
         twins = torch.tensor([st.tensors.twin_host[i] for i in with_twin], dtype=torch.long, device=dev)
+        h_g = ht_g = None
+        if self._gate_layer is not None:  # the state term's block: L itself or the G hook's
+            h_g, ht_g = (h, h_twin) if self._gate_layer == self.layer else st.gate_states  # type: ignore[misc]
+            h_g, ht_g = h_g.index_select(0, rows), ht_g.index_select(0, twins)
         g = self._gate.p_hat(st.probe_logit.index_select(0, rows), h.index_select(0, rows),
-                             h_twin.index_select(0, twins), self._s_f)
+                             h_twin.index_select(0, twins), self._s_f, h_g, ht_g)
         p = st.p_hat.clone()
         p.index_copy_(0, rows, g)
         st.p_hat = p

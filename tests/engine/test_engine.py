@@ -220,6 +220,38 @@ def test_twin_aware_gate_gates_twin_rows_like_the_reference(default_adapter, art
     assert differs >= 3  # the gate, not the probe, decided the twin rows
 
 
+@pytest.mark.parametrize("state,at_L", [("vu", False), ("vu+twin", True)])
+def test_state_term_gate_reads_block_G_like_the_reference(default_adapter, artifact, state, at_L):
+    """A gate with a linear state term (block G between the probe's block and L, or L itself):
+    co-batched, the engine reads both prompts' block-G states in its prefill pass and agrees
+    with the one-request reference on p_hat, branch and every token."""
+    import dataclasses
+
+    from fpps.steering.gate import TwinGate
+
+    L = artifact.layer
+    G = L if at_L else (8 + L) // 2
+    d = artifact.hidden_size * (2 if state == "vu+twin" else 1)
+    u = torch.randn(d, generator=torch.Generator().manual_seed(3)) * 0.05
+    gate = TwinGate(("vu_sf",), torch.tensor([-0.05]), 0.2, u, state, G)
+    art = dataclasses.replace(artifact, probe_layer=8, w=artifact.w * 4, gate=gate)
+    eng = SteeredEngine(default_adapter, art, EngineConfig(max_batch_size=8))
+    try:
+        reqs = [_request(i, m, a, max_tokens=5) for i, (m, a) in enumerate(MODES)]
+        outs = eng.generate(reqs)
+    finally:
+        eng.shutdown()
+    p_twin = []
+    for req, out in zip(reqs, outs):
+        ref = steered_generate(default_adapter, art, req.messages, req.twin_messages,
+                               req.steering, req.sampling)
+        assert ref.token_ids == out.token_ids and ref.branch == out.gate, req.steering
+        assert ref.p_hat == pytest.approx(out.p_hat, abs=1e-4)
+        if req.steering.mode in ("hard", "mixed"):
+            p_twin.append(out.p_hat)
+    assert max(p_twin) - min(p_twin) > 1e-3  # the state term moved p_hat row by row
+
+
 def test_prefix_reuse_prefills_the_history_once_and_keeps_every_greedy_token(default_adapter, artifact,
                                                                             mixed_batch):
     """The 8 requests share one user's history. With prefix reuse, later prompts skip what an

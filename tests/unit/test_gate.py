@@ -68,3 +68,61 @@ def test_gate_round_trips_in_format_3_and_older_folders_have_none(tmp_path):
     m["format_version"] = 2
     (folder / "manifest.json").write_text(json.dumps(m))
     assert load_artifact(folder).gate is None
+
+
+def test_state_term_folds_the_scaler_reads_its_state_and_round_trips(tmp_path):
+    """A gate with a linear state term over v_u = h_G - h'_G: the folded weights reproduce
+    sklearn on [scalar features, state], the "twin" state reads h'_G only, and format 3 keeps
+    `gate_u`, `state` and `state_layer`."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from fpps.steering.gate import state_vector
+
+    rng = np.random.default_rng(1)
+    hg, htg = rng.normal(size=(300, D)), rng.normal(size=(300, D))
+    X = rng.normal(size=(300, 1))
+    y = ((hg - htg)[:, 0] - (hg - htg)[:, 3] + 0.5 * X[:, 0] > 0).astype(int)
+    gate = fit_twin_gate(X, y, ("vu_sf",), C=0.5, S=hg - htg, state="vu", state_layer=1)
+    ref = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=5000)).fit(
+        np.concatenate([X, hg - htg], 1), y)
+    t = lambda a: torch.tensor(a, dtype=torch.float32)  # noqa: E731
+    lin = t(X) @ gate.w + t(hg - htg) @ gate.u + gate.b
+    assert np.allclose(torch.sigmoid(lin).numpy(), ref.predict_proba(np.concatenate([X, hg - htg], 1))[:, 1],
+                       atol=1e-4)
+    assert torch.equal(state_vector("twin", t(hg), t(htg)), t(htg))
+    # p_hat: the scalar feature from the block-L states, the state term from block G's.
+    s_f = torch.zeros(D)
+    s_f[0] = 1.0
+    hL, htL = torch.randn(300, D), torch.randn(300, D)
+    want = torch.sigmoid(((hL - htL) @ s_f) * gate.w[0] + t(hg - htg) @ gate.u + gate.b)
+    got = gate.p_hat(torch.zeros(300), hL, htL, s_f, t(hg), t(htg))
+    assert torch.allclose(got, want, atol=1e-5)
+    with pytest.raises(ValueError, match="pass h_g"):
+        gate.p_hat(torch.zeros(3), hL[:3], htL[:3], s_f)
+    with pytest.raises(ValueError, match="needs all of"):
+        TwinGate((), torch.zeros(0), 0.0, u=torch.zeros(D))
+    with pytest.raises(ValueError, match="unknown gate state"):
+        TwinGate((), torch.zeros(0), 0.0, torch.zeros(D), "colour", 1)
+    # Round trip; the state block must lie between the probe's block and L.
+    art = SteeringArtifact(layer=2, w=torch.randn(D), b=0.0, s_f=s_f, fingerprint="f", probe_layer=1, gate=gate)
+    folder = save_artifact(art, tmp_path / "a")
+    m = json.loads((folder / "manifest.json").read_text())
+    assert m["gate"]["state"] == "vu" and m["gate"]["state_layer"] == 1
+    back = load_artifact(folder).gate
+    assert back is not None and torch.equal(back.u, gate.u) and back.state_layer == 1
+    with pytest.raises(ValueError, match="state_layer 3 must be in"):
+        SteeringArtifact(layer=2, w=torch.randn(D), b=0.0, s_f=s_f, fingerprint="f", probe_layer=1,
+                         gate=TwinGate((), torch.zeros(0), 0.0, torch.zeros(D), "vu", 3))
+    # A manifest that names a state without its tensor is refused.
+    m["gate"]["state"] = "twin"
+    from safetensors.torch import load_file, save_file
+    tensors = load_file(str(folder / "fpps.safetensors"))
+    tensors.pop("gate_u")
+    save_file(tensors, str(folder / "fpps.safetensors"))
+    import hashlib
+    m["tensors_sha256"] = hashlib.sha256((folder / "fpps.safetensors").read_bytes()).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(ArtifactMismatchError, match="no gate_u"):
+        load_artifact(folder)
