@@ -12,7 +12,9 @@ decode step lockstep twins either run blocks 0..L in a pass of their own ("separ
 in the personalized rows' pass as extra rows ("joint"): one pass instead of two reads the weights
 once, which is what a decode step costs on a CPU and at small batches; the twin rows' work above
 L is wasted but never read. `EngineConfig.twin_decode` chooses; `auto` takes joint when the
-blocks above L are at most a quarter of the model.
+blocks above L are at most a quarter of the model. At prefill the twins ride in their requests'
+pass, or run in a pass of their own just before it when the padding that saves (a cached twin
+beside a cold history) outweighs reading the weights once more (`EngineConfig.twin_prefill`).
 
 Batching is iteration-level (continuous): requests that arrive while others decode are
 prefilled together at the next step and join the running batch (their KV caches left-padded
@@ -78,6 +80,11 @@ from .structured import Grammars
 from .types import EngineConfig, EngineOutput, GenerationRequest, TokenEvent, TokenLogprob
 
 __all__ = ["SteeredEngine"]
+
+#: Padded positions (rows x columns) a pass of its own for the twins must save before it pays for
+#: itself: a prefill pass reads every weight once however few positions it computes, and on a CPU
+#: (fp32, the embedded model, 1-2 cores) that costs about as much as 30 positions' arithmetic.
+_TWIN_PASS_TOKENS = 32
 
 
 class SteeredEngine:
@@ -321,71 +328,124 @@ class SteeredEngine:
         return ids.to(dev), full.to(dev), pos.to(dev), cache, [h.length if h else 0 for h in hits], full
 
     @staticmethod
-    def _store_prefixes(pc: PrefixCache, seqs: list[list[int]], batch: KVBatch, cached: list[int]) -> None:
-        """Offer each prompt's KV (all positions but the last) to `pc`, unless its lookup
-        (`cached` positions) already covered it."""
+    def _store_prefixes(pc: PrefixCache, seqs: list[list[int]], batch: KVBatch, cached: list[int],
+                        first: int = 0) -> None:
+        """Offer each prompt's KV (all positions but the last; prompt i is row `first + i` of
+        `batch`) to `pc`, unless its lookup (`cached` positions) already covered it."""
         if not pc.enabled or batch.mask is None:
             return
         layers = cache_layers(batch.cache)
         real = batch.real_columns()  # host: finding a row's real positions reads no device
-        for i, (ids, hit) in enumerate(zip(seqs, cached)):
+        for i, (ids, hit) in enumerate(zip(seqs, cached), start=first):
             n = len(ids) - 1
             if n < pc.min_tokens or hit >= n:
                 continue  # too short, or held already
             cols = real[i].nonzero().squeeze(1)[:n].to(batch.mask.device)
             pc.store(ids, [(k[i].index_select(1, cols), v[i].index_select(1, cols)) for k, v in layers])
 
-    def _prefill_pass(self, new: list[Row]) -> None:
-        """Prefill `new` in one forward pass. Rows that can go hard bring their history-free
-        twin as an extra row of the same pass (its own prefix cache, every block): the gate and
-        the edit read the twin's block-L state from the pass itself, and the weights are read
-        once, which is what a short prompt's prefill costs on a CPU."""
+    def _run_pass(self, seqs: list[list[int]], hits: list[PrefixHit | None], state: PassState | None,
+                  keep_all: bool = False) -> tuple[torch.Tensor, KVBatch, list[int]]:
+        """Prefill `seqs` past their cached prefixes `hits` in one pass: the logits (`_forward`),
+        the pass's batch and each row's cached length."""
         dev, pad = self.adapter.device, int(self.adapter.tokenizer.pad_token_id)
+        ids, mask, pos, cache, cached, host_mask = self._prefix_inputs(seqs, hits, dev, pad)
+        logits = self._forward(ids, mask, pos, cache, state, keep_all=keep_all)
+        return logits, KVBatch(cache, mask, [len(s) for s in seqs], host_mask), cached
+
+    def _twin_pass(self, tseqs: list[list[int]], thits: list[PrefixHit | None]
+                   ) -> tuple[torch.Tensor, torch.Tensor, KVBatch, list[int]]:
+        """The twins' prefill on their own, every block and unsteered: their block-L states at
+        the last prompt position `[twins, d]`, their logits, batch and cached lengths."""
+        assert self.layer is not None
+        seen: list[torch.Tensor] = []
+
+        def at_l(hidden: torch.Tensor) -> None:  # hidden: [twins, pos, d]; read, never changed
+            seen.append(hidden[:, -1, :].clone())
+
+        with self.adapter.block_output_hook(self.layer, at_l):
+            logits, batch, cached = self._run_pass(tseqs, thits, None)
+        return seen[0], logits, batch, cached
+
+    def _twins_apart(self, pseqs: list[list[int]], phits: list[PrefixHit | None],
+                     tseqs: list[list[int]], thits: list[PrefixHit | None]) -> bool:
+        """Whether the twins prefill in a pass of their own (`EngineConfig.twin_prefill`).
+
+        A joint pass pads every row to the widest new part, and the personalized rows' new part
+        is usually wider: a cold history is hundreds of tokens, and a twin whose question is
+        cached adds one. `auto` goes apart when the padded positions the second pass saves
+        outnumber what a pass costs by itself (`_TWIN_PASS_TOKENS`)."""
+        mode = self.config.twin_prefill
+        if mode != "auto":
+            return mode == "separate"
+        p = [len(s) - (h.length if h else 0) for s, h in zip(pseqs, phits)]
+        t = [len(s) - (h.length if h else 0) for s, h in zip(tseqs, thits)]
+        width = max(p + t)
+        saved = len(p) * (width - max(p)) + len(t) * (width - max(t))
+        return saved > _TWIN_PASS_TOKENS
+
+    def _prefill_pass(self, new: list[Row]) -> None:
+        """Prefill `new`. Rows that can go hard bring their history-free twin (its own prefix
+        cache, every block): as extra rows of the same pass, or in a pass of their own just
+        before it when that saves more padding than a pass costs (`_twins_apart`). Either way
+        the gate and the edit read the twins' block-L states while the personalized rows pass
+        block L."""
+        dev = self.adapter.device
         twin_new = [r for r in new if r.twin_ids is not None]
         pseqs, tseqs = [r.prompt_ids for r in new], [r.twin_ids or [] for r in twin_new]
         scored = [r.req.sampling.prompt_logprobs is not None for r in new]
-        hits = [None if sc else self.prefix_cache.lookup(s) for s, sc in zip(pseqs, scored)] + \
-            [self.twin_prefix_cache.lookup(s) for s in tseqs]
-        ids, mask, pos, cache, cached, host_mask = self._prefix_inputs(pseqs + tseqs, hits, dev, pad)
+        phits = [None if sc else self.prefix_cache.lookup(s) for s, sc in zip(pseqs, scored)]
+        thits = [self.twin_prefix_cache.lookup(s) for s in tseqs]
         n, m = len(new), len(twin_new)
-        state = None
+        apart = m > 0 and self._twins_apart(pseqs, phits, tseqs, thits)
+        state = h_twin = tlogits = tbatch = None
+        if apart:  # the twins first: their block-L states feed the personalized pass
+            h_twin, tlogits, tbatch, tcached = self._twin_pass(tseqs, thits)
         if self.layer is not None:
+            joint = m > 0 and not apart
             state = PassState(rows=new, tensors=RowTensors.build(new, twin_new, dev), p_hat=None,
-                              has_twins=m > 0, main_slots=torch.arange(n, device=dev) if m else None,
-                              twin_slots=torch.arange(n, n + m, device=dev) if m else None)
-        logits = self._forward(ids, mask, pos, cache, state, keep_all=any(scored))
+                              twin=h_twin, has_twins=m > 0,
+                              main_slots=torch.arange(n, device=dev) if joint else None,
+                              twin_slots=torch.arange(n, n + m, device=dev) if joint else None)
+        seqs, hits = (pseqs, phits) if apart else (pseqs + tseqs, phits + thits)
+        logits, both, cached = self._run_pass(seqs, hits, state, keep_all=any(scored))
         if logits.dim() == 3:  # [rows, pos, vocab]: some rows score their prompt
             for r, seq, sc, lg in zip(new, pseqs, scored, logits):
                 if sc:  # its prompt is the last len(seq) columns (left padding, no prefix hit)
                     r.prompt_logprobs = prompt_logprobs(lg[-len(seq):], seq, r.req.sampling.prompt_logprobs or 0,
                                                         self._token_text)
             logits = logits[:, -1, :]
-        both = KVBatch(cache, mask, [len(s) for s in pseqs + tseqs], host_mask)
-        batch, twin_batch = both.subset(list(range(n))), both.subset(list(range(n, n + m)))
-        self._store_prefixes(self.prefix_cache, pseqs, batch, cached[:n])
-        self._store_prefixes(self.twin_prefix_cache, tseqs, twin_batch, cached[n:])
+        # Rows n.. of `logits` are the twins' and `tbatch` holds them from row `t0` (a joint
+        # pass: the same batch as the requests', from row n).
+        if apart:
+            assert tlogits is not None and tbatch is not None
+            logits = torch.cat([logits, tlogits])
+            t0 = 0
+        else:
+            tbatch, tcached, t0 = both, cached[n:], n
+        self._store_prefixes(self.prefix_cache, pseqs, both, cached[:n])
+        self._store_prefixes(self.twin_prefix_cache, tseqs, tbatch, tcached, first=t0)
         # Gated hard rows with reach `all` continue as their twin (its cache, its logits); the
-        # other hard rows keep a lockstep twin; the rest drop theirs.
+        # other hard rows keep a lockstep twin; the rest drop theirs. Each destination takes its
+        # rows from the pass's batch in one copy, and the main batch grows in one join.
         for r in twin_new:
             r.follows_twin = r.branch == "hard" and r.params.follows_twin
         own = [i for i, r in enumerate(new) if not r.follows_twin]
         follow = [i for i, r in enumerate(twin_new) if r.follows_twin]
         lockstep = [i for i, r in enumerate(twin_new) if r.branch == "hard" and not r.follows_twin]
-        followers = twin_batch.subset(follow)
-        twin_batch.select(lockstep)
-        batch.select(own)
-        self._main.join(batch)
-        self._main.join(followers)
+        followers = tbatch.subset([t0 + i for i in follow])
+        twin_batch = tbatch.subset([t0 + i for i in lockstep])
         order = [new[i] for i in own] + [twin_new[i] for i in follow]
-        self._slots.extend(Slot(r) for r in order)
         twins = [twin_new[i] for i in lockstep]
+        joining = [both.subset(own), followers]
+        self._slots.extend(Slot(r) for r in order)
         if not self.joint_twins:
             twin_batch.keep_layers(self.layer + 1 if self.layer is not None else 0)
             self._twin.join(twin_batch)
             self._twin_rows.extend(twins)
         elif twins:
-            self._main.join(twin_batch)
+            joining.append(twin_batch)
             self._slots.extend(Slot(r, twin=True) for r in twins)
+        self._main.join(*joining)
         self._sync_rows()
         self._accept_all(order, logits, own + [n + i for i in follow])
 

@@ -49,6 +49,21 @@ def _pad_left(t: torch.Tensor, dim: int, width: int) -> torch.Tensor:
     return F.pad(t, [0, 0] * (t.ndim - 1 - dim) + [extra, 0])
 
 
+def _cat_left(parts: list[torch.Tensor], width: int) -> torch.Tensor:
+    """Keys or values `[rows, kv_heads, cols, head_dim]` of several batches stacked on the row
+    axis, each left-padded with zeros to `width` columns: every part is copied once (padding
+    each first and then concatenating would copy the narrower ones twice)."""
+    if all(t.shape[2] == width for t in parts):
+        return torch.cat(parts)
+    first = parts[0]
+    out = first.new_zeros((sum(t.shape[0] for t in parts), first.shape[1], width, first.shape[3]))
+    row = 0
+    for t in parts:
+        out[row:row + t.shape[0], :, width - t.shape[2]:] = t
+        row += t.shape[0]
+    return out
+
+
 @dataclass
 class KVBatch:
     """Rows of left-padded sequences sharing one KV cache.
@@ -100,27 +115,28 @@ class KVBatch:
         self._pending_cols += 1
         self.lengths = [n + 1 for n in self.lengths]
 
-    def join(self, other: "KVBatch") -> None:
-        """Append `other`'s rows, left-padding the shorter side's cache and mask."""
-        if other.rows == 0:
+    def join(self, *others: "KVBatch") -> None:
+        """Append the rows of `others` (in order), left-padding every part's cache and mask to
+        the widest: one concatenation per tensor however many batches join, so the rows
+        already here are copied once."""
+        parts = [b for b in (self, *others) if b.rows]
+        if len(parts) <= 1:
+            if parts and parts[0] is not self:  # an empty batch takes the other's tensors
+                other = parts[0]
+                self.cache, self.mask, self.lengths = other.cache, other.mask, list(other.lengths)
+                self.host_mask, self._pending_cols = other.real_columns(), 0
             return
-        if self.rows == 0:
-            self.cache, self.mask, self.lengths = other.cache, other.mask, list(other.lengths)
-            self.host_mask, self._pending_cols = other.real_columns(), 0
-            return
-        assert self.mask is not None and other.mask is not None
-        width = max(self.mask.shape[1], other.mask.shape[1])
-        mine, theirs = cache_layers(self.cache), cache_layers(other.cache)
-        if len(mine) != len(theirs):
+        width = max(b.mask.shape[1] for b in parts if b.mask is not None)
+        caches = [cache_layers(b.cache) for b in parts]
+        if len({len(c) for c in caches}) != 1:
             raise RuntimeError("cannot join caches with different numbers of layers")
-        layers = [(torch.cat([_pad_left(k1, 2, width), _pad_left(k2, 2, width)]),
-                   torch.cat([_pad_left(v1, 2, width), _pad_left(v2, 2, width)]))
-                  for (k1, v1), (k2, v2) in zip(mine, theirs)]
+        layers = [(_cat_left([c[i][0] for c in caches], width), _cat_left([c[i][1] for c in caches], width))
+                  for i in range(len(caches[0]))]
         self.cache = new_cache(layers)
-        self.host_mask = torch.cat([_pad_left(self.real_columns(), 1, width),
-                                    _pad_left(other.real_columns(), 1, width)])
-        self.mask = torch.cat([_pad_left(self.mask, 1, width), _pad_left(other.mask, 1, width)])
-        self.lengths = self.lengths + list(other.lengths)
+        self.host_mask = torch.cat([_pad_left(b.real_columns(), 1, width) for b in parts])
+        self.mask = torch.cat([_pad_left(b.mask, 1, width) for b in parts if b.mask is not None])
+        self.lengths = [n for b in parts for n in b.lengths]
+        self._pending_cols = 0
 
     def keep_layers(self, n_layers: int) -> None:
         """Drop the cache above the first `n_layers` (a full-depth twin that decodes blocks

@@ -57,6 +57,10 @@ class EngineConfig:
     twin_decode: Literal["auto", "joint", "separate"] = "auto"
     """How hard rows' twins decode (module docstring); `auto`: joint if the blocks above L are at
     most a quarter of the model."""
+    twin_prefill: Literal["auto", "joint", "separate"] = "auto"
+    """How twins prefill: as extra rows of their requests' pass ("joint"), or in a pass of their
+    own just before it ("separate"); `auto` goes separate when that saves more padding than a
+    pass costs (a cold history beside a cached twin: `core._TWIN_PASS_TOKENS`)."""
     prefix_cache_tokens: int = 4096
     """Prompt positions whose KV is kept for reuse by later prompts with the same beginning
     (`prefix_cache.py`; about 46 KB each for the default model in fp32); 0 turns reuse off."""
@@ -67,6 +71,8 @@ class EngineConfig:
     def __post_init__(self) -> None:
         if self.twin_decode not in ("auto", "joint", "separate"):
             raise ValueError(f"twin_decode must be auto, joint or separate, not {self.twin_decode!r}")
+        if self.twin_prefill not in ("auto", "joint", "separate"):
+            raise ValueError(f"twin_prefill must be auto, joint or separate, not {self.twin_prefill!r}")
         if self.prefix_cache_tokens < 0 or self.twin_prefix_cache_tokens < 0:
             raise ValueError("prefix_cache_tokens and twin_prefix_cache_tokens must be >= 0")
 

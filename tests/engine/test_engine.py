@@ -144,6 +144,22 @@ def test_separate_and_joint_twin_decoding_give_the_same_tokens(default_adapter, 
     assert [o.gate for o in outs] == [o.gate for o in batched]
 
 
+@pytest.mark.parametrize("twin_prefill", ["separate", "joint"])
+def test_twins_prefilled_apart_or_joint_give_the_same_tokens(default_adapter, artifact, batched, mixed_batch,
+                                                             twin_prefill):
+    # Issue 17 item 6: twins in a pass of their own (no padding to the history's width) or as
+    # extra rows of their requests' pass; the gate and the edit read the same block-L states.
+    eng = SteeredEngine(default_adapter, artifact, EngineConfig(max_batch_size=8, twin_prefill=twin_prefill))
+    try:
+        outs = eng.generate(mixed_batch)
+        again = eng.generate(mixed_batch)  # twins and histories now come from the prefix caches
+    finally:
+        eng.shutdown()
+    for run in (outs, again):
+        assert [o.token_ids for o in run] == [o.token_ids for o in batched]
+        assert [o.gate for o in run] == [o.gate for o in batched]
+
+
 def test_streaming_deltas_concatenate_to_the_final_text(engine):
     events = []
     handle = engine.submit(_request(1, "mixed", max_tokens=16), on_event=events.append)
@@ -467,3 +483,26 @@ def test_json_schema_rows_answer_valid_json_whatever_their_batch(engine):
         engine.submit(dataclasses.replace(reqs[0], sampling=dataclasses.replace(
             sp, json_schema=json.dumps({"type": "no-such-type"}))))
     assert e.value.parameter == "response_format"
+
+
+def test_kvbatch_joins_several_batches_in_one_step_as_one_at_a_time():
+    from fpps.server.engine.kvbatch import KVBatch
+    from fpps.steering.kv import cache_layers, new_cache
+
+    def batch(widths: list[int], seed: int) -> KVBatch:
+        g = torch.Generator().manual_seed(seed)
+        w = max(widths)
+        mask = torch.tensor([[0] * (w - n) + [1] * n for n in widths])
+        layers = [(torch.randn(len(widths), 2, w, 4, generator=g) * mask[:, None, :, None],
+                   torch.randn(len(widths), 2, w, 4, generator=g) * mask[:, None, :, None]) for _ in range(3)]
+        return KVBatch(new_cache(layers), mask, list(widths), mask.clone())
+
+    parts = [([5, 3], 0), ([7], 1), ([2, 2, 4], 2)]
+    one, each = KVBatch(), KVBatch()
+    one.join(*[batch(w, s) for w, s in parts])
+    for w, s in parts:
+        each.join(batch(w, s))
+    assert one.lengths == each.lengths and torch.equal(one.mask, each.mask)
+    assert torch.equal(one.host_mask, each.host_mask)
+    for (k1, v1), (k2, v2) in zip(cache_layers(one.cache), cache_layers(each.cache)):
+        assert torch.equal(k1, k2) and torch.equal(v1, v2)
