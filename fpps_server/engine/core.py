@@ -57,6 +57,8 @@ factory call in fpps code goes without an explicit `device=`. Where the host rea
 
 from __future__ import annotations
 
+import contextlib
+
 import threading
 import time
 from typing import Any, Callable, Sequence
@@ -118,6 +120,7 @@ class SteeredEngine:
         self.prefix_cache = PrefixCache(config.prefix_cache_tokens)
         # Twins (history-free prompts) share the chat template's head and repeat per question:
         # a small cache of their own so they never evict users' histories.
+        self._twin_gate_states: torch.Tensor | None = None  # a separate twin pass's block-G states
         self.twin_prefix_cache = PrefixCache(config.twin_prefix_cache_tokens, min_tokens=8)
         self._hooks = SteeringHooks(adapter, artifact) if artifact is not None else None
 
@@ -362,9 +365,15 @@ class SteeredEngine:
         def at_l(hidden: torch.Tensor) -> None:  # hidden: [twins, pos, d]; read, never changed
             seen.append(hidden[:, -1, :].clone())
 
-        with self.adapter.block_output_hook(self.layer, at_l):
+        gate = self.artifact.gate if self.artifact is not None else None
+        g = gate.state_layer if gate is not None and gate.u is not None else None
+        with contextlib.ExitStack() as hooks:
+            if g is not None and g != self.layer:  # a gate's state term: the twins' block G first
+                hooks.enter_context(self.adapter.block_output_hook(g, at_l))
+            hooks.enter_context(self.adapter.block_output_hook(self.layer, at_l))
             logits, batch, cached = self._run_pass(tseqs, thits, None)
-        return seen[0], logits, batch, cached
+        self._twin_gate_states = seen[0].float() if len(seen) == 2 else None
+        return seen[-1], logits, batch, cached
 
     def _twins_apart(self, pseqs: list[list[int]], phits: list[PrefixHit | None],
                      tseqs: list[list[int]], thits: list[PrefixHit | None]) -> bool:
@@ -404,6 +413,7 @@ class SteeredEngine:
             joint = m > 0 and not apart
             state = PassState(rows=new, tensors=RowTensors.build(new, twin_new, dev), p_hat=None,
                               twin=h_twin, has_twins=m > 0,
+                              twin_gate_states=self._twin_gate_states if apart else None,
                               main_slots=torch.arange(n, device=dev) if joint else None,
                               twin_slots=torch.arange(n, n + m, device=dev) if joint else None)
         seqs, hits = (pseqs, phits) if apart else (pseqs + tseqs, phits + thits)

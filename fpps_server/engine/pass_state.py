@@ -95,6 +95,8 @@ class PassState:
     gate_states: tuple[torch.Tensor, torch.Tensor] | None = None
     """The personalized and twin last-position states at the gate's block G (`[rows, d]`,
     `[twins, d]`), kept by the G hook for a gate with a state term."""
+    twin_gate_states: torch.Tensor | None = None
+    """Block-G states of twins prefilled in a pass of their own (`[twins, d]`), or None."""
 
 
 class SteeringHooks:
@@ -145,14 +147,18 @@ class SteeringHooks:
         return None
 
     def _gate_state_hook(self, hidden: torch.Tensor) -> None:
-        # Block G of a prefill with twins (joint pass): keep both rows' last prompt positions
-        # for the gate's state term; decode passes return at once.
+        # Block G of a prefill with twins: keep both prompts' last positions for the gate's
+        # state term (the twins' from this pass, or from their own pass just before); decode
+        # passes return at once.
         st = self.state
-        if st is None or not st.gate_pending or st.main_slots is None or st.twin_slots is None:
+        if st is None or not st.gate_pending:
             return None
         last = hidden[:, -1, :]
-        st.gate_states = (last.index_select(0, st.main_slots).float(),
-                          last.index_select(0, st.twin_slots).float())
+        if st.main_slots is not None and st.twin_slots is not None:  # twins are rows of this pass
+            st.gate_states = (last.index_select(0, st.main_slots).float(),
+                              last.index_select(0, st.twin_slots).float())
+        elif st.twin_gate_states is not None:  # twins ran first, in a pass of their own
+            st.gate_states = (last.float(), st.twin_gate_states)
         return None
 
     def _twin_gate(self, h: torch.Tensor, h_twin: torch.Tensor, st: PassState) -> None:

@@ -236,8 +236,9 @@ def test_twin_aware_gate_gates_twin_rows_like_the_reference(default_adapter, art
     assert differs >= 3  # the gate, not the probe, decided the twin rows
 
 
-@pytest.mark.parametrize("state,at_L", [("vu", False), ("vu+twin", True)])
-def test_state_term_gate_reads_block_G_like_the_reference(default_adapter, artifact, state, at_L):
+@pytest.mark.parametrize("state,at_L,twin_prefill", [("vu", False, "joint"), ("vu", False, "separate"),
+                                                     ("vu+twin", True, "auto")])
+def test_state_term_gate_reads_block_G_like_the_reference(default_adapter, artifact, state, at_L, twin_prefill):
     """A gate with a linear state term (block G between the probe's block and L, or L itself):
     co-batched, the engine reads both prompts' block-G states in its prefill pass and agrees
     with the one-request reference on p_hat, branch and every token."""
@@ -251,7 +252,7 @@ def test_state_term_gate_reads_block_G_like_the_reference(default_adapter, artif
     u = torch.randn(d, generator=torch.Generator().manual_seed(3)) * 0.05
     gate = TwinGate(("vu_sf",), torch.tensor([-0.05]), 0.2, u, state, G)
     art = dataclasses.replace(artifact, probe_layer=8, w=artifact.w * 4, gate=gate)
-    eng = SteeredEngine(default_adapter, art, EngineConfig(max_batch_size=8))
+    eng = SteeredEngine(default_adapter, art, EngineConfig(max_batch_size=8, twin_prefill=twin_prefill))
     try:
         reqs = [_request(i, m, a, max_tokens=5) for i, (m, a) in enumerate(MODES)]
         outs = eng.generate(reqs)
