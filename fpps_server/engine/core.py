@@ -120,7 +120,6 @@ class SteeredEngine:
         self.prefix_cache = PrefixCache(config.prefix_cache_tokens)
         # Twins (history-free prompts) share the chat template's head and repeat per question:
         # a small cache of their own so they never evict users' histories.
-        self._twin_gate_states: torch.Tensor | None = None  # a separate twin pass's block-G states
         self.twin_prefix_cache = PrefixCache(config.twin_prefix_cache_tokens, min_tokens=8)
         self._hooks = SteeringHooks(adapter, artifact) if artifact is not None else None
 
@@ -356,9 +355,10 @@ class SteeredEngine:
         return logits, KVBatch(cache, mask, [len(s) for s in seqs], host_mask), cached
 
     def _twin_pass(self, tseqs: list[list[int]], thits: list[PrefixHit | None]
-                   ) -> tuple[torch.Tensor, torch.Tensor, KVBatch, list[int]]:
+                   ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, KVBatch, list[int]]:
         """The twins' prefill on their own, every block and unsteered: their block-L states at
-        the last prompt position `[twins, d]`, their logits, batch and cached lengths."""
+        the last prompt position `[twins, d]`, their block-G states for a gate's state term (or
+        None), their logits, batch and cached lengths."""
         assert self.layer is not None
         seen: list[torch.Tensor] = []
 
@@ -372,8 +372,7 @@ class SteeredEngine:
                 hooks.enter_context(self.adapter.block_output_hook(g, at_l))
             hooks.enter_context(self.adapter.block_output_hook(self.layer, at_l))
             logits, batch, cached = self._run_pass(tseqs, thits, None)
-        self._twin_gate_states = seen[0].float() if len(seen) == 2 else None
-        return seen[-1], logits, batch, cached
+        return seen[-1], seen[0].float() if len(seen) == 2 else None, logits, batch, cached
 
     def _twins_apart(self, pseqs: list[list[int]], phits: list[PrefixHit | None],
                      tseqs: list[list[int]], thits: list[PrefixHit | None]) -> bool:
@@ -406,14 +405,14 @@ class SteeredEngine:
         thits = [self.twin_prefix_cache.lookup(s) for s in tseqs]
         n, m = len(new), len(twin_new)
         apart = m > 0 and self._twins_apart(pseqs, phits, tseqs, thits)
-        state = h_twin = tlogits = tbatch = None
-        if apart:  # the twins first: their block-L states feed the personalized pass
-            h_twin, tlogits, tbatch, tcached = self._twin_pass(tseqs, thits)
+        state = h_twin = h_twin_g = tlogits = tbatch = None
+        if apart:  # the twins first: their block-L (and block-G) states feed the personalized pass
+            h_twin, h_twin_g, tlogits, tbatch, tcached = self._twin_pass(tseqs, thits)
         if self.layer is not None:
             joint = m > 0 and not apart
             state = PassState(rows=new, tensors=RowTensors.build(new, twin_new, dev), p_hat=None,
                               twin=h_twin, has_twins=m > 0,
-                              twin_gate_states=self._twin_gate_states if apart else None,
+                              twin_gate_states=h_twin_g,
                               main_slots=torch.arange(n, device=dev) if joint else None,
                               twin_slots=torch.arange(n, n + m, device=dev) if joint else None)
         seqs, hits = (pseqs, phits) if apart else (pseqs + tseqs, phits + thits)
