@@ -95,7 +95,8 @@ def _requests(n: int, max_tokens: int, steering: list[SteeringParams], *, distin
 def run_engine(engine: SteeredEngine, reqs: list[GenerationRequest]) -> dict[str, Any]:
     """Submit `reqs` at once, drive `engine` in this thread until done; tokens/s, latency, phases."""
     done: dict[str, float] = {}
-    engine.prefix_cache.clear()  # every run starts cold: reuse only within its own requests
+    engine.prefix_cache.clear()  # every run starts cold, twins too: reuse only within its own requests
+    engine.twin_prefix_cache.clear()
     stats0 = dict(engine.prefix_cache.stats)
     phase0 = dict(engine.phase_s)
     t0 = time.perf_counter()
@@ -209,6 +210,7 @@ def batch_invariance(dtype: torch.dtype, n: int, max_tokens: int, *, model: str 
     alone = []
     for r in reqs:  # each alone and cold: nothing reused from its batch mates
         engine.prefix_cache.clear()
+        engine.twin_prefix_cache.clear()
         alone.append(engine.generate([r])[0])
     engine.shutdown()
     diverge = [_first_divergence(a.token_ids, b.token_ids) for a, b in zip(alone, batched)]

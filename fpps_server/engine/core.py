@@ -89,6 +89,17 @@ __all__ = ["SteeredEngine"]
 _TWIN_PASS_TOKENS = 32
 
 
+def _distinct(seqs: list[list[int]]) -> tuple[list[list[int]], list[int]]:
+    """The distinct sequences of `seqs` in first-seen order, and for each sequence its index
+    among them (`seqs[i] == distinct[index[i]]`)."""
+    seen: dict[tuple[int, ...], int] = {}
+    index = [seen.setdefault(tuple(s), len(seen)) for s in seqs]
+    distinct: list[list[int]] = [[] for _ in seen]
+    for s, i in zip(seqs, index):
+        distinct[i] = s
+    return distinct, index
+
+
 class SteeredEngine:
     """Batched FPPS generation over a `ModelAdapter` and a `SteeringArtifact` (or none)."""
 
@@ -399,22 +410,29 @@ class SteeredEngine:
         block L."""
         dev = self.adapter.device
         twin_new = [r for r in new if r.twin_ids is not None]
-        pseqs, tseqs = [r.prompt_ids for r in new], [r.twin_ids or [] for r in twin_new]
+        pseqs = [r.prompt_ids for r in new]
+        # Twins are history-free, so requests that ask the same question bring the same twin
+        # prompt whatever their users: each distinct twin prompt is computed once per pass, and
+        # twin i reads row `tmap[i]` of the distinct ones (`tseqs`).
+        tseqs, tmap = _distinct([r.twin_ids or [] for r in twin_new])
         scored = [r.req.sampling.prompt_logprobs is not None for r in new]
         phits = [None if sc else self.prefix_cache.lookup(s) for s, sc in zip(pseqs, scored)]
         thits = [self.twin_prefix_cache.lookup(s) for s in tseqs]
         n, m = len(new), len(twin_new)
+        tsel = torch.tensor(tmap, dtype=torch.long, device=dev)
         apart = m > 0 and self._twins_apart(pseqs, phits, tseqs, thits)
         state = h_twin = h_twin_g = tlogits = tbatch = None
         if apart:  # the twins first: their block-L (and block-G) states feed the personalized pass
             h_twin, h_twin_g, tlogits, tbatch, tcached = self._twin_pass(tseqs, thits)
+            h_twin = h_twin.index_select(0, tsel)  # one state per twin row
+            h_twin_g = None if h_twin_g is None else h_twin_g.index_select(0, tsel)
         if self.layer is not None:
             joint = m > 0 and not apart
             state = PassState(rows=new, tensors=RowTensors.build(new, twin_new, dev), p_hat=None,
                               twin=h_twin, has_twins=m > 0,
                               twin_gate_states=h_twin_g,
                               main_slots=torch.arange(n, device=dev) if joint else None,
-                              twin_slots=torch.arange(n, n + m, device=dev) if joint else None)
+                              twin_slots=tsel + n if joint else None)
         seqs, hits = (pseqs, phits) if apart else (pseqs + tseqs, phits + thits)
         logits, both, cached = self._run_pass(seqs, hits, state, keep_all=any(scored))
         if logits.dim() == 3:  # [rows, pos, vocab]: some rows score their prompt
@@ -423,8 +441,8 @@ class SteeredEngine:
                     r.prompt_logprobs = prompt_logprobs(lg[-len(seq):], seq, r.req.sampling.prompt_logprobs or 0,
                                                         self._token_text)
             logits = logits[:, -1, :]
-        # Rows n.. of `logits` are the twins' and `tbatch` holds them from row `t0` (a joint
-        # pass: the same batch as the requests', from row n).
+        # Rows n.. of `logits` are the distinct twins' and `tbatch` holds them from row `t0` (a
+        # joint pass: the same batch as the requests', from row n); twin i is distinct twin tmap[i].
         if apart:
             assert tlogits is not None and tbatch is not None
             logits = torch.cat([logits, tlogits])
@@ -441,8 +459,8 @@ class SteeredEngine:
         own = [i for i, r in enumerate(new) if not r.follows_twin]
         follow = [i for i, r in enumerate(twin_new) if r.follows_twin]
         lockstep = [i for i, r in enumerate(twin_new) if r.branch == "hard" and not r.follows_twin]
-        followers = tbatch.subset([t0 + i for i in follow])
-        twin_batch = tbatch.subset([t0 + i for i in lockstep])
+        followers = tbatch.subset([t0 + tmap[i] for i in follow])  # copies: twins that share a
+        twin_batch = tbatch.subset([t0 + tmap[i] for i in lockstep])  # prompt decode apart
         order = [new[i] for i in own] + [twin_new[i] for i in follow]
         twins = [twin_new[i] for i in lockstep]
         joining = [both.subset(own), followers]
@@ -456,7 +474,7 @@ class SteeredEngine:
             self._slots.extend(Slot(r, twin=True) for r in twins)
         self._main.join(*joining)
         self._sync_rows()
-        self._accept_all(order, logits, own + [n + i for i in follow])
+        self._accept_all(order, logits, own + [n + tmap[i] for i in follow])
 
     def _sync_rows(self) -> None:
         """Derive the row lists from `_slots` (joint twins live there too); the batch changed,

@@ -348,6 +348,40 @@ def test_reach_all_rows_answer_as_their_twin_and_match_the_reference(default_ada
     assert ref.token_ids == outs[0].token_ids
 
 
+@pytest.mark.parametrize("twin_prefill", ["separate", "joint"])
+def test_requests_asking_the_same_question_share_one_twin_row_and_match_the_reference(
+        default_adapter, artifact, twin_prefill):
+    """Twins are history-free: requests that ask the same question bring the same twin prompt,
+    and a pass computes it once. Every row still decodes on its own (followers, lockstep twins,
+    dropped twins of one prompt side by side) and agrees with the one-request reference."""
+    kinds = [("hard", 1.0, 0.0, "all"), ("hard", 0.5, 0.0, None), ("mixed", 1.0, 0.0, None),
+             ("mixed", 1.0, 1.0, None)]
+    reqs = []
+    for i in range(8):  # questions 0, 1, 0, 1, ...: two distinct twin prompts for eight rows
+        mode, alpha, tau, reach = kinds[i // 2]
+        r = _request(i % 2, mode, alpha, tau, max_tokens=6 + i)
+        reqs.append(GenerationRequest(r.messages, r.twin_messages,
+                                      SteeringParams(mode=mode, alpha=alpha, tau=tau, reach=reach), r.sampling))
+    widths: list[tuple[int, int]] = []
+    hook = default_adapter.model.get_input_embeddings().register_forward_hook(
+        lambda _m, args, _out: widths.append(tuple(args[0].shape)))
+    eng = SteeredEngine(default_adapter, artifact, EngineConfig(max_batch_size=8, twin_prefill=twin_prefill))
+    try:
+        outs = eng.generate(reqs)
+    finally:
+        hook.remove()
+        eng.shutdown()
+    # Row 0 prefills the shared history alone with its twin; the other seven reuse it and bring
+    # two distinct twins (not seven): 2 + 9 prefilled rows. Decode steps are one column wide.
+    assert sum(rows for rows, cols in widths if cols > 1) == 11
+    assert [o.gate for o in outs[:6]] == ["hard"] * 6
+    for req, out in zip(reqs, outs):
+        ref = steered_generate(default_adapter, artifact, req.messages, req.twin_messages,
+                               req.steering, req.sampling)
+        assert ref.token_ids == out.token_ids, req.steering
+        assert ref.branch == out.gate
+
+
 def test_reach_resolves_from_the_artifact_and_is_validated(artifact):
     import dataclasses
 
