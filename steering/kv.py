@@ -21,10 +21,24 @@ Layers = Sequence[tuple[torch.Tensor, torch.Tensor]]
 
 
 def new_cache(layers: Layers | None = None) -> Any:
-    """A `DynamicCache`, empty or holding `layers`."""
+    """A `DynamicCache`, empty or holding `layers`: the tensors themselves, not a copy.
+
+    `DynamicCache(ddp_cache_data=...)` fills each layer with `update`, a concatenation onto an
+    empty tensor: a full copy of every key and value. The engine builds a cache for every prefill
+    pass and every batch change, so that copy (a fresh allocation each, page faults included on a
+    CPU) cost as much as the model's own arithmetic in a prefill. Sharing is safe: a
+    `DynamicLayer` never writes into its tensors (`update` concatenates into new ones, `crop`
+    slices)."""
     from transformers import DynamicCache
 
-    return DynamicCache(ddp_cache_data=list(layers)) if layers else DynamicCache()
+    if not layers:
+        return DynamicCache()
+    layers = list(layers)
+    cache = DynamicCache(ddp_cache_data=[(None, None)] * len(layers))  # empty layers, no copy
+    for layer, (k, v) in zip(cache.layers, layers):
+        layer.lazy_initialization(k, v)
+        layer.keys, layer.values = k, v
+    return cache
 
 
 def cache_layers(cache: Any) -> list[tuple[torch.Tensor, torch.Tensor]]:
