@@ -92,12 +92,9 @@ _TWIN_PASS_TOKENS = 32
 def _distinct(seqs: list[list[int]]) -> tuple[list[list[int]], list[int]]:
     """The distinct sequences of `seqs` in first-seen order, and for each sequence its index
     among them (`seqs[i] == distinct[index[i]]`)."""
-    seen: dict[tuple[int, ...], int] = {}
+    seen: dict[tuple[int, ...], int] = {}  # insertion-ordered: first seen first
     index = [seen.setdefault(tuple(s), len(seen)) for s in seqs]
-    distinct: list[list[int]] = [[] for _ in seen]
-    for s, i in zip(seqs, index):
-        distinct[i] = s
-    return distinct, index
+    return [list(t) for t in seen], index
 
 
 class SteeredEngine:
@@ -419,11 +416,12 @@ class SteeredEngine:
         phits = [None if sc else self.prefix_cache.lookup(s) for s, sc in zip(pseqs, scored)]
         thits = [self.twin_prefix_cache.lookup(s) for s in tseqs]
         n, m = len(new), len(twin_new)
-        tsel = torch.tensor(tmap, dtype=torch.long, device=dev)
+        tsel = torch.tensor(tmap, dtype=torch.long, device=dev) if m else None  # no upload without twins
         apart = m > 0 and self._twins_apart(pseqs, phits, tseqs, thits)
         state = h_twin = h_twin_g = tlogits = tbatch = None
         if apart:  # the twins first: their block-L (and block-G) states feed the personalized pass
             h_twin, h_twin_g, tlogits, tbatch, tcached = self._twin_pass(tseqs, thits)
+            assert tsel is not None
             h_twin = h_twin.index_select(0, tsel)  # one state per twin row
             h_twin_g = None if h_twin_g is None else h_twin_g.index_select(0, tsel)
         if self.layer is not None:
@@ -432,7 +430,7 @@ class SteeredEngine:
                               twin=h_twin, has_twins=m > 0,
                               twin_gate_states=h_twin_g,
                               main_slots=torch.arange(n, device=dev) if joint else None,
-                              twin_slots=tsel + n if joint else None)
+                              twin_slots=tsel + n if joint and tsel is not None else None)
         seqs, hits = (pseqs, phits) if apart else (pseqs + tseqs, phits + thits)
         logits, both, cached = self._run_pass(seqs, hits, state, keep_all=any(scored))
         if logits.dim() == 3:  # [rows, pos, vocab]: some rows score their prompt
